@@ -1,0 +1,27 @@
+"""The examples in the I/O docstrings run and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "medms.io",
+    "medms.io.geometry",
+    "medms.io.pixels",
+    "medms.io.records",
+    "medms.io.scan",
+    "medms.io.dicom",
+    "medms.io.planes",
+    "medms.io.images",
+    "medms.sample_data",
+    "medms.transforms.load",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
