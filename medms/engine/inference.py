@@ -1,0 +1,83 @@
+"""Running a trained network over batches: logits, flip test-time augmentation, temperature scaling.
+
+Shared by validation during training, the test-split evaluation at the end of training and ``medms predict``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["autocast", "fit_temperature", "logits_for_batch", "to_model_input"]
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; a no-op on CPU (CPU autocast changes numbers and is rarely faster there)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_model_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Plain float tensor on ``device``; channels-last memory layout on CUDA (faster convolutions)."""
+    x = images.as_tensor() if hasattr(images, "as_tensor") else images
+    x = x.to(device=device, dtype=torch.float32, non_blocking=True)
+    if device.type == "cuda":
+        fmt = torch.channels_last if x.ndim == 4 else torch.channels_last_3d
+        x = x.contiguous(memory_format=fmt)
+    return x
+
+
+@torch.no_grad()
+def logits_for_batch(
+    model: nn.Module, images: torch.Tensor, device: torch.device, *, tta_flip: bool = False
+) -> torch.Tensor:
+    """Float32 logits (B, K) on the CPU; with ``tta_flip`` the mean of the logits of the image and its
+    left-right mirror (the first spatial axis, x, in MONAI layout)."""
+    x = to_model_input(images, device)
+    with autocast(device):
+        logits = model(x).float()
+        if tta_flip:
+            logits = (logits + model(torch.flip(x, dims=(2,))).float()) / 2
+    return logits.cpu()
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, max_iter: int = 200) -> float:
+    """Temperature T > 0 minimising the negative log-likelihood of ``softmax(logits / T)`` (Guo et al., 2017).
+
+    Fitted on the validation split only; T > 1 softens over-confident predictions. Accuracy is unchanged.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> y = rng.integers(0, 2, 500)
+        >>> z = np.stack([np.zeros(500), 6.0 * (2 * y - 1) + rng.normal(0, 6, 500)], axis=1)
+        >>> fit_temperature(z, y) > 1.0
+        True
+    """
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    y = torch.as_tensor(labels, dtype=torch.long)
+    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(z / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    t = float(log_t.detach().exp())
+    return t if np.isfinite(t) and t > 0 else 1.0
+
+
+def iterate_logits(
+    model: nn.Module, loader, device: torch.device, *, tta_flip: bool = False
+) -> Iterator[tuple[dict, torch.Tensor]]:
+    """Yield ``(batch, logits)`` for every batch of ``loader`` (batch dicts with an ``"image"`` key)."""
+    model.eval()
+    for batch in loader:
+        yield batch, logits_for_batch(model, batch["image"], device, tta_flip=tta_flip)

@@ -1,0 +1,79 @@
+"""What produced an output: versions, git commit, device, time — written next to every run's outputs.
+
+Example:
+    >>> from medms.provenance import environment
+    >>> sorted(environment())[:3]
+    ['git_commit', 'medms', 'monai']
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from medms import __version__
+
+__all__ = ["environment", "write_json_atomic", "write_run_manifest"]
+
+_PACKAGES = ("monai", "torch", "numpy", "pydicom", "scikit-learn", "scipy", "scikit-image", "nibabel")
+
+
+def environment() -> dict[str, Any]:
+    """Versions of medms and its main dependencies, the git commit of the source tree (if any), Python, host."""
+    versions: dict[str, Any] = {"medms": __version__}
+    for name in _PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    versions["python"] = platform.python_version()
+    versions["platform"] = platform.platform()
+    versions["git_commit"] = _git_commit()
+    return versions
+
+
+def write_run_manifest(folder: str | os.PathLike[str], **entries: Any) -> Path:
+    """Write ``run_manifest.json`` (environment + UTC time + the given entries: config, seed, device, sha256 …)."""
+    manifest = {
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "environment": environment(),
+        **entries,
+    }
+    path = Path(folder) / "run_manifest.json"
+    write_json_atomic(path, manifest)
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
+    """Write JSON through a temporary file and an atomic rename (never a half-written file)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=False, default=str)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _git_commit() -> str | None:
+    source = Path(__file__).resolve().parent.parent
+    if not (source / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
