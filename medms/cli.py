@@ -111,7 +111,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data", default=None, help="BreastMNIST .npz (default: sample_data/medmnist/breastmnist.npz)"
     )
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--size", type=int, default=64, help="input size in pixels")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
@@ -135,7 +135,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     )
     print(f"trained: {result.train.best_checkpoint} (sha256 {result.train.sha256[:16]}…)")
     print(f"predicted: {result.predict.format()}")
-    print(f"report: {result.report}")
+    print(result.report.summary())
+    print(f"open the report: {result.report.html}")
     return 0
 
 

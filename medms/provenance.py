@@ -21,17 +21,28 @@ from medms import __version__
 
 __all__ = ["environment", "write_json_atomic", "write_run_manifest"]
 
-_PACKAGES = ("monai", "torch", "numpy", "pydicom", "scikit-learn", "scipy", "scikit-image", "nibabel")
+_PACKAGES = (
+    "monai",
+    "torch",
+    "numpy",
+    "pydicom",
+    "scikit-learn",
+    "scipy",
+    "scikit-image",
+    "nibabel",
+    "pandas",
+    "matplotlib",
+)
 
 
 def environment() -> dict[str, Any]:
     """Versions of medms and its main dependencies, the git commit of the source tree (if any), Python, host."""
-    versions: dict[str, Any] = {"medms": __version__}
+    versions: dict[str, str | None] = {"medms": __version__}
     for name in _PACKAGES:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
+            versions[name] = "not installed"
     versions["python"] = platform.python_version()
     versions["platform"] = platform.platform()
     versions["git_commit"] = _git_commit()

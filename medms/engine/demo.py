@@ -23,6 +23,7 @@ from medms.engine.config import TrainConfig
 from medms.engine.predict import PredictSummary, predict
 from medms.engine.train import TrainResult, train
 from medms.errors import ConfigError, OutputError
+from medms.report import EvaluationReport
 
 __all__ = ["DEMO_CLASS_NAMES", "DemoResult", "find_breastmnist", "run_demo", "write_dicom_test_set"]
 
@@ -37,7 +38,7 @@ class DemoResult:
     output: Path
     train: TrainResult
     predict: PredictSummary
-    report: Path
+    report: EvaluationReport
 
 
 def find_breastmnist(data: str | os.PathLike[str] | None = None) -> Path:
@@ -79,7 +80,7 @@ def run_demo(
     output: str | os.PathLike[str] = "medms-demo",
     *,
     data: str | os.PathLike[str] | None = None,
-    epochs: int = 4,
+    epochs: int = 10,
     spatial_size: int = 64,
     seed: int = 0,
     num_workers: int = 2,
@@ -115,7 +116,7 @@ def run_demo(
         progress=progress,
     )
     report = evaluate(predictions, labels_csv, out / "report", overwrite=overwrite, seed=seed)
-    return DemoResult(out, trained, summary, Path(getattr(report, "html", out / "report" / "report.html")))
+    return DemoResult(out, trained, summary, report)
 
 
 def _uid_number(seed: int, index: int) -> int:

@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from medms import __version__
 from medms.errors import ConfigError, LabelError, PredictionFileError
 from medms.metrics import compare as compare_models
 from medms.metrics import evaluate as evaluate_metrics
+from medms.provenance import environment
 from medms.report.cohort import Cohort, aggregate_cohort, check_label_coverage, join_labels, pair_cohorts
 from medms.report.figures import report_figures
 from medms.report.formatting import format_estimate, format_number
@@ -56,7 +54,6 @@ INTENDED_USE = (
     "it is not a medical device, not validated for clinical use and must not be used for diagnosis "
     "or treatment decisions."
 )
-_VERSIONED = ("medms", "monai", "torch", "pydicom", "numpy", "scipy", "scikit-learn", "pandas", "matplotlib")
 
 
 @dataclass(frozen=True)
@@ -96,17 +93,6 @@ class EvaluationReport:
             )
         lines.append("wrote " + ", ".join(os.fspath(p) for p in self.files))
         return "\n".join(lines)
-
-
-def software_versions() -> dict[str, str]:
-    """Installed versions of medms and the packages its numbers depend on (read without importing them)."""
-    versions = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = __version__ if name == "medms" else "not installed"
-    return versions
 
 
 def _cohort(
@@ -270,7 +256,7 @@ def evaluate(
         "metrics": metrics,
         "comparison": comparison,
         "model_card": read_model_card(predictions),
-        "versions": software_versions(),
+        "versions": environment(),
     }
     data = jsonable(data)
     shared = None if paired is None else (paired[0].y, paired[0].probs, paired[1].probs)
