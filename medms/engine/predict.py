@@ -131,7 +131,7 @@ def predict(
 
     with (
         _open_rows(out, class_names) as writer,
-        tqdm(total=len(todo), disable=not progress, unit="series") as bar,
+        tqdm(total=len(todo), disable=None if progress else True, unit="series") as bar,
     ):
         for batch in loader:
             rows: list[list[Any]] = []

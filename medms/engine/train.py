@@ -356,7 +356,9 @@ def _train_one_epoch(model, loader, criterion, opt, sched, device, aux_weight, s
 
     model.train()
     total, count = 0.0, 0
-    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=not show, unit="batch")
+    bar = tqdm(
+        loader, desc=f"epoch {epoch}/{epochs}", leave=False, disable=None if show else True, unit="batch"
+    )  # None: off when not a terminal
     for batch in bar:
         x = to_model_input(batch["image"], device)
         y = torch.as_tensor(batch["label"], device=device).long()

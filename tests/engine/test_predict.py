@@ -134,3 +134,21 @@ def test_manifest_with_missing_file_is_a_failed_row(checkpoint, scans, tmp_path)
     assert rows["a"]["status"] == "ok" and rows["b"]["status"] == "failed"
     assert "gone.dcm" in rows["b"]["error"]
     assert summary.ok == 1 and summary.failed == 1
+
+
+def test_nifti_inputs_in_a_folder_and_as_files(checkpoint, scans, tmp_path):
+    import nibabel as nib
+
+    _, images = scans
+    folder = tmp_path / "nifti"
+    folder.mkdir()
+    for i in range(2):
+        nib.save(nib.Nifti1Image(images[i].T.astype(np.float32), np.eye(4)), folder / f"case{i}.nii.gz")
+    out = tmp_path / "pred.csv"
+    summary = predict(checkpoint, [folder], out, num_workers=0, progress=False)
+    rows = _rows(out)
+    assert summary.ok == 2 and all(r["status"] == "ok" for r in rows)
+    assert sorted(r["id"] for r in rows) == sorted(str(p) for p in folder.glob("*.nii.gz"))
+    single = tmp_path / "single.csv"
+    predict(checkpoint, [folder / "case0.nii.gz"], single, num_workers=0, progress=False)
+    assert [r["id"] for r in _rows(single)] == [str(folder / "case0.nii.gz")]
