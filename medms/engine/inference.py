@@ -6,13 +6,16 @@ Shared by validation during training, the test-split evaluation at the end of tr
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
 
 import numpy as np
 import torch
 from torch import nn
 
 __all__ = ["autocast", "fit_temperature", "logits_for_batch", "to_model_input"]
+
+log = logging.getLogger("medms.engine.inference")
+_T_RANGE = (0.05, 20.0)
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -71,13 +74,11 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, max_iter: int = 2
 
     opt.step(closure)
     t = float(log_t.detach().exp())
-    return t if np.isfinite(t) and t > 0 else 1.0
-
-
-def iterate_logits(
-    model: nn.Module, loader, device: torch.device, *, tta_flip: bool = False
-) -> Iterator[tuple[dict, torch.Tensor]]:
-    """Yield ``(batch, logits)`` for every batch of ``loader`` (batch dicts with an ``"image"`` key)."""
-    model.eval()
-    for batch in loader:
-        yield batch, logits_for_batch(model, batch["image"], device, tta_flip=tta_flip)
+    if not np.isfinite(t) or not _T_RANGE[0] <= t <= _T_RANGE[1]:
+        # e.g. a perfectly separated validation split drives T towards 0: keep the scaling bounded and say so
+        clamped = float(np.clip(np.nan_to_num(t, nan=1.0, posinf=_T_RANGE[1]), *_T_RANGE))
+        log.warning(
+            "temperature scaling gave T=%s; using %s (validation split too small or separable?)", t, clamped
+        )
+        t = clamped
+    return t
