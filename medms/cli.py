@@ -210,6 +210,39 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------- bundle
+
+
+def _add_bundle(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bundle", help="MONAI bundles: export a medms train run, verify a bundle (docs/bundles.md)"
+    )
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    e = actions.add_parser("export", help="turn a medms train run into a MONAI bundle")
+    e.add_argument("run_dir", metavar="RUN_DIR", help="medms train run folder (its best.pt)")
+    e.add_argument("--output", required=True, help="bundle folder to write")
+    e.add_argument("--name", default=None, help="bundle name in the metadata")
+    e.add_argument("--modality", default=None, help="input modality in the metadata (CT, MR, US, ...)")
+    e.add_argument("--overwrite", action="store_true", help="write into a non-empty OUTPUT")
+    v = actions.add_parser("verify", help="check a bundle: files, metadata schema, weights sha256, shapes")
+    v.add_argument("bundle", metavar="BUNDLE", help="bundle folder")
+    p.set_defaults(func=_run_bundle)
+
+
+def _run_bundle(args: argparse.Namespace) -> int:
+    from medms.bundles import export_bundle, verify_bundle
+
+    if args.action == "export":
+        out = export_bundle(
+            args.run_dir, args.output, name=args.name, modality=args.modality, overwrite=args.overwrite
+        )
+        print(f"bundle written: {out} (models/model.pt sha256 {verify_bundle(out).sha256[:16]}…)")
+    else:
+        info = verify_bundle(args.bundle)
+        print(f"bundle verified: {info.root} (models/model.pt sha256 {info.sha256[:16]}…)")
+    return 0
+
+
 # ------------------------------------------------------------------------------------------ registry
 
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
@@ -218,6 +251,7 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_predict,
     _add_demo,
     _add_evaluate,
+    _add_bundle,
 ]
 
 

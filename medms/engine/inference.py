@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["autocast", "fit_temperature", "logits_for_batch", "to_model_input"]
+__all__ = ["autocast", "batch_spacing", "fit_temperature", "logits_for_batch", "to_model_input"]
 
 log = logging.getLogger("medms.engine.inference")
 _T_RANGE = (0.05, 20.0)
@@ -35,17 +35,39 @@ def to_model_input(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x
 
 
+def batch_spacing(images: torch.Tensor, device: torch.device) -> torch.Tensor | None:
+    """Pixel/voxel spacing (B, spatial_dims) in mm from a collated MetaTensor's affine; ``None`` for plain tensors.
+
+    The multi-scale network's scale embedding reads it; the same value reaches it in training and prediction.
+    """
+    affine = getattr(images, "affine", None)
+    if not isinstance(affine, torch.Tensor):
+        return None
+    from medms.networks._inputs import spacing_from_affine
+
+    return spacing_from_affine(
+        affine.as_tensor() if hasattr(affine, "as_tensor") else affine, spatial_dims=images.ndim - 2
+    ).to(device)
+
+
 @torch.no_grad()
 def logits_for_batch(
-    model: nn.Module, images: torch.Tensor, device: torch.device, *, tta_flip: bool = False
+    model: nn.Module,
+    images: torch.Tensor,
+    device: torch.device,
+    *,
+    tta_flip: bool = False,
+    spacing: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Float32 logits (B, K) on the CPU; with ``tta_flip`` the mean of the logits of the image and its
-    left-right mirror (the first spatial axis, x, in MONAI layout)."""
+    left-right mirror (the first spatial axis, x, in MONAI layout). ``spacing`` (B, spatial_dims) in mm defaults to
+    the one of the MetaTensor ``images``."""
     x = to_model_input(images, device)
+    spacing = batch_spacing(images, device) if spacing is None else spacing.to(device)
     with autocast(device):
-        logits = model(x).float()
+        logits = model(x, spacing=spacing).float()
         if tta_flip:
-            logits = (logits + model(torch.flip(x, dims=(2,))).float()) / 2
+            logits = (logits + model(torch.flip(x, dims=(2,)), spacing=spacing).float()) / 2
     return logits.cpu()
 
 

@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from medms.engine.checkpoint import build_model, load_checkpoint
-from medms.engine.inference import logits_for_batch
+from medms.engine.inference import batch_spacing, logits_for_batch
 from medms.engine.runtime import resolve_device
 from medms.engine.sources import WorkItem, discover
 from medms.errors import CheckpointError, MedmsError, OutputError
@@ -64,8 +64,16 @@ class PredictSummary:
 
 
 def resolve_checkpoint(model: str | os.PathLike[str]) -> Path:
-    """A checkpoint file, or a ``medms train`` run folder (its ``best.pt``)."""
+    """A checkpoint file, a ``medms train`` run folder (its ``best.pt``) or a medms MONAI bundle folder.
+
+    A bundle (a folder with ``configs/metadata.json``) is verified first — files, metadata, the sha256 of
+    ``models/model.pt`` against the metadata, and the declared input shape — and its weights are returned.
+    """
     path = Path(model)
+    from medms.bundles.verify import is_bundle, verify_bundle  # bundles build on the engine: import late
+
+    if is_bundle(path):
+        return verify_bundle(path).weights
     if path.is_dir():
         if (path / "best.pt").is_file():
             return path / "best.pt"
@@ -137,7 +145,9 @@ def predict(
             rows: list[list[Any]] = []
             if batch["image"] is not None:
                 t0 = time.perf_counter()
-                logits = logits_for_batch(net, batch["image"], dev, tta_flip=tta_flip)
+                logits = logits_for_batch(
+                    net, batch["image"], dev, tta_flip=tta_flip, spacing=batch["spacing"]
+                )
                 summary.seconds_model += time.perf_counter() - t0
                 probs = torch.softmax(logits / temperature, dim=1).numpy()
                 rows += _ok_rows(batch["ok_items"], probs, class_names)
@@ -182,7 +192,14 @@ class _SafeDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = self.items[index]
-        record: dict[str, Any] = {"item": item, "image": None, "error": None, "t_load": 0.0, "t_pre": 0.0}
+        record: dict[str, Any] = {
+            "item": item,
+            "image": None,
+            "spacing": None,
+            "error": None,
+            "t_load": 0.0,
+            "t_pre": 0.0,
+        }
         try:
             t0 = time.perf_counter()
             data = self.load({"image": list(item.image) if isinstance(item.image, tuple) else item.image})
@@ -192,6 +209,8 @@ class _SafeDataset(Dataset):
             record["t_load"], record["t_pre"] = t1 - t0, time.perf_counter() - t1
             image = data["image"]
             record["image"] = image.as_tensor() if hasattr(image, "as_tensor") else torch.as_tensor(image)
+            # plain tensors cross the worker boundary; the spacing the scale embedding reads travels beside them
+            record["spacing"] = batch_spacing(image.unsqueeze(0), torch.device("cpu"))
         except MedmsError as err:
             record["error"] = f"{type(err).__name__}: {err}"
         except Exception as err:
@@ -215,6 +234,9 @@ def _collate(records: list[dict[str, Any]]) -> dict[str, Any]:
         ok = [r for r in ok if tuple(r["image"].shape) == ref]
     return {
         "image": torch.stack([r["image"] for r in ok]) if ok else None,
+        "spacing": None
+        if not ok or any(r["spacing"] is None for r in ok)
+        else torch.cat([r["spacing"] for r in ok]),
         "ok_items": [r["item"] for r in ok],
         "failed": failed,
         "seconds_load": sum(r["t_load"] for r in records),
@@ -299,4 +321,8 @@ def _write_model_card(out: Path, ckpt: dict[str, Any], tta_flip: bool, temperatu
         "training_metrics": ckpt.get("metrics"),
         "versions": environment(),
     }
-    write_json_atomic(model_card_path(out), card)
+    try:  # the card is the first output written: create the folder here, as the rows writer does
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(model_card_path(out), card)
+    except OSError as err:
+        raise OutputError(f"cannot write the model card ({err.strerror or err})", path=out) from err

@@ -24,7 +24,7 @@ from torch import nn
 from medms.engine.checkpoint import load_checkpoint, save_checkpoint
 from medms.engine.config import TrainConfig
 from medms.engine.data import load_manifest_splits, load_npz_splits, write_split_file
-from medms.engine.inference import autocast, fit_temperature, logits_for_batch, to_model_input
+from medms.engine.inference import autocast, batch_spacing, fit_temperature, logits_for_batch, to_model_input
 from medms.engine.loaders import make_loader, reseed_loader
 from medms.engine.runtime import DistInfo, init_distributed, resolve_device, seed_everything
 from medms.errors import ConfigError, LabelError, OutputError
@@ -363,7 +363,7 @@ def _train_one_epoch(model, loader, criterion, opt, sched, device, aux_weight, s
         x = to_model_input(batch["image"], device)
         y = torch.as_tensor(batch["label"], device=device).long()
         with autocast(device):
-            out = model(x, return_all=True)
+            out = model(x, spacing=batch_spacing(batch["image"], device), return_all=True)
             loss = criterion(out["logits"].float(), y)
             if aux_weight > 0 and "aux_logits" in out and out["aux_logits"].shape[1] > 1:
                 aux = out["aux_logits"].float()

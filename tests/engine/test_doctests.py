@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["medms.engine.config", "medms.engine.data", "medms.engine.inference", "medms.provenance", "medms.errors"]
+MODULES = [
+    "medms.engine.config",
+    "medms.engine.data",
+    "medms.engine.inference",
+    "medms.provenance",
+    "medms.errors",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -3,9 +3,11 @@ import csv
 import numpy as np
 import pytest
 import torch
+from monai.data import list_data_collate
 
 from medms.engine import predict
 from medms.engine.checkpoint import build_model, load_checkpoint, save_checkpoint
+from medms.engine.inference import logits_for_batch
 from medms.errors import OutputError
 from medms.sample_data import write_image_dicom
 from medms.transforms.presets import get_preset
@@ -93,9 +95,9 @@ def test_dicom_path_and_array_path_agree(checkpoint, scans, tmp_path):
     ckpt = load_checkpoint(checkpoint)
     model = build_model(ckpt)
     preset = get_preset("medmnist", spatial_size=32)
-    batch = torch.stack([preset({"image": img})["image"].as_tensor() for img in images])
-    with torch.no_grad():
-        probs = torch.softmax(model(batch) / ckpt["temperature"], dim=1).numpy()
+    batch = list_data_collate([preset({"image": img}) for img in images])["image"]
+    logits = logits_for_batch(model, batch, torch.device("cpu"))  # spacing from the MetaTensor, as in predict
+    probs = torch.softmax(logits / ckpt["temperature"], dim=1).numpy()
     for i in range(len(images)):
         row = by_id[f"1.2.826.0.1.3680043.10.999.{i + 1}"]
         got = [float(row["prob_malignant"]), float(row["prob_benign"])]

@@ -1,0 +1,201 @@
+"""Check a medms MONAI bundle before anything is read: files, metadata (vendored schema), weights, shapes.
+
+Example:
+    >>> from medms.bundles import is_bundle, verify_bundle
+    >>> info = verify_bundle("pipelines/breastmnist_msresnet50")  # doctest: +SKIP
+    >>> info.weights, info.sha256  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from medms.errors import CheckpointError, ConfigError, MedmsError
+
+__all__ = ["BundleInfo", "is_bundle", "load_schema", "validate_metadata", "verify_bundle"]
+
+WEIGHTS = "models/model.pt"
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """A verified bundle: its folder, metadata, weights file and their sha256."""
+
+    root: Path
+    metadata: dict[str, Any]
+    weights: Path
+    sha256: str
+
+
+def is_bundle(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a folder with ``configs/metadata.json`` (a MONAI bundle layout)."""
+    return (Path(path) / "configs" / "metadata.json").is_file()
+
+
+def load_schema() -> dict[str, Any]:
+    """MONAI's bundle metadata JSON schema, vendored with medms (MONAI's verifier would download it)."""
+    text = resources.files("medms.bundles").joinpath("meta_schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def validate_metadata(metadata: dict[str, Any], *, path: str | os.PathLike[str] = "metadata.json") -> None:
+    """Validate ``metadata`` against the vendored schema; :class:`ConfigError` names the key at fault.
+
+    Example:
+        >>> validate_metadata({"version": "0.1.0"})
+        Traceback (most recent call last):
+        ...
+        medms.errors.ConfigError: metadata.json: 'monai_version' is a required property (at <top>)
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft7Validator(load_schema())
+    errors = sorted(validator.iter_errors(metadata), key=lambda e: (len(e.path), list(e.path)))
+    if errors:
+        err = errors[0]
+        where = "#".join(str(p) for p in err.path) or "<top>"
+        raise ConfigError(f"{err.message} (at {where})", path=path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError("bundle file missing", path=path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"not a readable JSON file ({err})", path=path) from err
+    if not isinstance(data, dict):
+        raise ConfigError("must hold a JSON object", path=path)
+    return data
+
+
+def verify_bundle(path: str | os.PathLike[str], *, check_weights: bool = True) -> BundleInfo:
+    """Verify a medms bundle and return where its weights are.
+
+    Checks, in order and before any data is processed: the required files; ``configs/metadata.json``
+    against the vendored MONAI schema and its ``medms`` section; the train, inference and evaluate configs
+    naming the same preset and network as the metadata; the weights' sha256 against the metadata (``check_weights``); the
+    checkpoint's network and preprocessing against the metadata, and one forward pass of a zero input of the
+    metadata's ``network_data_format`` shape (as ``python -m monai.bundle verify_net_in_out`` does).
+
+    Raises:
+        ConfigError: a missing file or key, an invalid metadata or config value (the file is named).
+        CheckpointError: missing weights, sha256 mismatch, or weights made for another input shape/classes.
+    """
+    from medms.bundles.layout import CONFIG_FILES, REQUIRED_FILES
+
+    root = Path(path)
+    for name in REQUIRED_FILES:
+        if not (root / name).is_file():
+            raise ConfigError(f"not a complete medms bundle: {name} is missing", path=root)
+    meta_path = root / "configs" / "metadata.json"
+    meta = _read_json(meta_path)
+    validate_metadata(meta, path=meta_path)
+    section = meta.get("medms")
+    if not isinstance(section, dict):
+        raise ConfigError("the 'medms' section is missing; export the bundle with medms", path=meta_path)
+    for key in ("weights_sha256", "class_names", "preprocessing", "model"):
+        if key not in section:
+            raise ConfigError(f"key medms#{key} is missing", path=meta_path)
+    for name in CONFIG_FILES:
+        _check_config_agrees(root / "configs" / name, section)
+    weights = root / WEIGHTS
+    if not check_weights:
+        return BundleInfo(root, meta, weights, "")
+    if not weights.is_file():
+        raise CheckpointError(
+            f"{WEIGHTS} is missing; produce it with the bundle's configs/train.json or "
+            "`medms bundle export RUN_DIR --output BUNDLE` (see models/README.md)",
+            path=root,
+        )
+    expected = section["weights_sha256"]
+    if not isinstance(expected, str) or len(expected) != 64:
+        raise CheckpointError(
+            "configs/metadata.json records no sha256 (medms#weights_sha256) for models/model.pt; "
+            "refusing unverified weights — install them with the train config or `medms bundle export`",
+            path=root,
+        )
+    from medms.engine.checkpoint import build_model, load_checkpoint
+
+    ckpt = load_checkpoint(weights, expected_sha256=expected)  # CheckpointError on a mismatch
+    _check_checkpoint_agrees(ckpt, section, meta, weights)
+    _check_net_in_out(build_model(ckpt), meta, weights)
+    return BundleInfo(root, meta, weights, ckpt["sha256"])
+
+
+def _check_config_agrees(config_path: Path, section: dict[str, Any]) -> None:
+    config = _read_json(config_path)
+    expected = {
+        "preset": section["preprocessing"].get("preset"),
+        "preset_options": section["preprocessing"].get("options"),
+        "network": section["model"].get("name"),
+        "network_options": section["model"].get("options"),
+    }
+    for key, value in expected.items():
+        if key not in config:
+            raise ConfigError(f"key {key!r} is missing", path=config_path)
+        if config[key] != value:
+            raise ConfigError(
+                f"{key} = {config[key]!r} differs from configs/metadata.json (medms section: {value!r})",
+                path=config_path,
+            )
+    if "network_def" not in config:
+        raise ConfigError("key 'network_def' is missing (MONAI's network id)", path=config_path)
+
+
+def _check_checkpoint_agrees(
+    ckpt: dict[str, Any], section: dict[str, Any], meta: dict, weights: Path
+) -> None:
+    pairs = [
+        ("model", ckpt["model"], section["model"]),
+        ("preprocessing", ckpt["preprocessing"], section["preprocessing"]),
+        ("class_names", list(ckpt["class_names"]), list(section["class_names"])),
+    ]
+    for key, have, want in pairs:
+        if have != want:
+            raise CheckpointError(
+                f"the weights were made for another {key} ({have!r}) than configs/metadata.json says ({want!r})",
+                path=weights,
+            )
+    size = ckpt["preprocessing"]["options"].get("spatial_size")
+    image = meta["network_data_format"]["inputs"]["image"]
+    if size is not None:
+        nd = int(ckpt["model"]["options"].get("spatial_dims", len(image["spatial_shape"])))
+        shape = [int(size)] * nd if isinstance(size, int) else [int(s) for s in size]
+        if shape != list(image["spatial_shape"]):
+            raise CheckpointError(
+                f"the weights' preprocessing makes {shape} inputs but the bundle declares "
+                f"spatial_shape {image['spatial_shape']}",
+                path=weights,
+            )
+
+
+def _check_net_in_out(model, meta: dict[str, Any], weights: Path) -> None:
+    import torch
+
+    fmt = meta["network_data_format"]
+    image, pred = fmt["inputs"]["image"], fmt["outputs"]["pred"]
+    if not all(isinstance(s, int) for s in image["spatial_shape"]):
+        raise ConfigError(
+            "network_data_format#inputs#image#spatial_shape must be integers for a classifier",
+            path=weights.parents[1] / "configs" / "metadata.json",
+        )
+    x = torch.zeros(1, int(image["num_channels"]), *image["spatial_shape"])
+    try:
+        with torch.no_grad():
+            out = model(x)
+    except (MedmsError, RuntimeError, ValueError) as err:
+        raise CheckpointError(
+            f"the network does not accept the declared input {tuple(x.shape)}: {err}", path=weights
+        ) from err
+    if out.ndim != 2 or out.shape[1] != int(pred["num_channels"]):
+        raise CheckpointError(
+            f"the network gives outputs of shape {tuple(out.shape)}, the bundle declares "
+            f"{pred['num_channels']} classes",
+            path=weights,
+        )
