@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 
-from medms.errors import ConfigError, CorruptPixelDataError, GeometryError, SeriesSelectionError
+from medms.errors import (
+    ConfigError,
+    CorruptPixelDataError,
+    DicomError,
+    GeometryError,
+    MedmsError,
+    SeriesSelectionError,
+)
 from medms.io.pixels import (
     COLOUR_PHOTOMETRICS,
     DEFAULT_MAX_PIXELS,
@@ -39,7 +46,7 @@ from medms.io.pixels import (
 )
 from medms.io.planes import Plane, functional_item, geometry_2d, geometry_3d, planes_of
 from medms.io.records import Series, SeriesInfo
-from medms.io.scan import group_headers, list_files, series_info
+from medms.io.scan import HEADER_ERRORS, group_headers, list_files, series_info
 
 __all__ = ["read_series"]
 
@@ -141,6 +148,21 @@ def read_series(
         ((8, 8, 4), 'missing slice(s)')
     """
     where, members = _resolve(source, series_uid, select)
+    try:
+        return _read(members, where, lenient, max_pixels, workers)
+    except MedmsError:
+        raise
+    except HEADER_ERRORS as err:
+        # pydicom converts raw header values on first access: a damaged value surfaces here, not at scan time
+        raise DicomError(
+            f"damaged DICOM header value ({type(err).__name__}); the file is incomplete or corrupt",
+            path=where,
+        ) from None
+
+
+def _read(
+    members: list[tuple[Path, Dataset]], where: str, lenient: bool, max_pixels: int, workers: int | None
+) -> Series:
     datasets = [ds for _, ds in members]
     paths = [str(p) for p, _ in members]
     for path, ds in zip(paths, datasets, strict=True):
@@ -154,6 +176,7 @@ def read_series(
         )
     check_size(sum(declared_pixels(ds) for ds in datasets), max_pixels, where)
     planes = [p for i, ds in enumerate(datasets) for p in planes_of(ds, i)]
+    _check_rescale(planes, paths)
     warnings: list[str] = []
     if len(planes) == 1:
         affine, spacing = geometry_2d(planes[0])
@@ -171,6 +194,23 @@ def read_series(
     for message in warnings:
         logger.warning("%s: %s", where, message)
     return Series(array=array, affine=affine, spacing=spacing, meta=meta, warnings=warnings)
+
+
+# Largest |slope| and |intercept| whose product with any stored value (|v| < 2**32) stays a finite float32.
+_MAX_SLOPE = float(np.finfo(np.float32).max) / 2.0**33
+_MAX_INTERCEPT = float(np.finfo(np.float32).max) / 2.0
+
+
+def _check_rescale(planes: list[Plane], paths: list[str]) -> None:
+    """Refuse rescale values that would turn pixels into NaN/Inf (damaged or hostile headers)."""
+    for plane in planes:
+        slope, intercept = plane.slope, plane.intercept
+        if not (abs(slope) <= _MAX_SLOPE and abs(intercept) <= _MAX_INTERCEPT):  # also catches NaN
+            raise DicomError(
+                f"RescaleSlope {slope!r} / RescaleIntercept {intercept!r} are not finite or overflow float32 "
+                "modality values; the header is damaged: fix the rescale attributes",
+                path=paths[plane.file],
+            )
 
 
 def _stored_range_sum(ds: Dataset) -> int:

@@ -12,9 +12,14 @@ Example:
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_frames
+from pydicom.errors import BytesLengthException
+from pydicom.pixels.utils import _get_jpg_parameters
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from medms.errors import (
@@ -28,6 +33,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "check_decodable",
     "check_size",
+    "check_stream_sizes",
     "decode_frames",
     "invert_monochrome1",
     "to_modality",
@@ -50,6 +56,22 @@ _PLUGIN_HINTS = {
 }
 
 
+# What pydicom and the decoder plugins raise on a bad stream or a header that does not fit it.
+_DECODE_ERRORS = (
+    ValueError,
+    RuntimeError,
+    EOFError,
+    OSError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    TypeError,
+    NotImplementedError,
+    OverflowError,
+    BytesLengthException,
+)
+
+
 def _plugin_hint(ts: UID) -> str:
     name = ts.name
     for key in ("JPEG 2000", "JPEG-LS", "JPEG", "RLE", "Deflated"):
@@ -63,12 +85,18 @@ def check_decodable(ds: Dataset, path: str) -> None:
 
     Raises:
         NotAnImageError: no Rows/Columns or no Pixel Data.
-        UnsupportedTransferSyntaxError: the syntax has no (installed) decoder; the message names the syntax
-            and the plugin to install.
+        UnsupportedTransferSyntaxError: the syntax is unknown or has no (installed) decoder; the message names
+            the syntax and the plugin to install.
     """
     if "Rows" not in ds or "Columns" not in ds or PIXEL_DATA_TAG not in ds:
         raise NotAnImageError("the DICOM object holds no image (no Rows/Columns/Pixel Data)", path=path)
     ts = UID(ds.file_meta.get("TransferSyntaxUID", ImplicitVRLittleEndian))
+    if not ts.is_transfer_syntax:  # an unknown or private UID: pydicom cannot even tell if it is compressed
+        raise UnsupportedTransferSyntaxError(
+            f"'{ts}' is not a known transfer syntax UID, so the pixel data cannot be decoded; the header is "
+            "damaged or uses a private syntax: convert the file to a standard syntax (gdcmconv --raw)",
+            path=path,
+        )
     if not ts.is_compressed:
         return
     label = f"{ts.name} ({ts})" if ts.is_valid else f"'{ts}'"
@@ -143,10 +171,14 @@ def decode_frames(ds: Dataset, path: str) -> np.ndarray:
             )
         return arr.reshape(frames, rows, cols)
     try:
+        if ts.is_compressed:
+            check_stream_sizes(ds.PixelData, ts, frames, rows, cols, path)
         arr = ds.pixel_array
         if ds.get("PhotometricInterpretation") == "PALETTE COLOR":
             arr = pydicom.pixels.apply_color_lut(arr, ds)
-    except (ValueError, RuntimeError, EOFError, OSError, KeyError, AttributeError) as err:
+    except CorruptPixelDataError:
+        raise
+    except (*_DECODE_ERRORS,) as err:
         # The decoders raise several types for bad streams; all mean the same to the user.
         raise CorruptPixelDataError(
             f"pixel data cannot be decoded ({type(err).__name__}: {err}); the file is damaged or not what its "
@@ -155,6 +187,46 @@ def decode_frames(ds: Dataset, path: str) -> np.ndarray:
         ) from err
     colour = arr.ndim == (3 if frames == 1 else 4)
     return arr.reshape((frames, rows, cols, arr.shape[-1]) if colour else (frames, rows, cols))
+
+
+def _stream_size(frame: bytes, ts: UID) -> tuple[int, int, int] | None:
+    """``(rows, columns, tiles)`` a JPEG / JPEG-LS / JPEG 2000 frame declares, or None when not parsable."""
+    if "JPEG 2000" in ts.name:
+        at = frame.find(b"\xff\x4f\xff\x51")  # SOC + SIZ (after a JP2 header, if any)
+        if at < 0 or len(frame) < at + 42:
+            return None
+        x, y, x0, y0, tx, ty, tx0, ty0 = struct.unpack(">8I", frame[at + 8 : at + 40])
+        if tx == 0 or ty == 0 or x <= x0 or y <= y0:
+            return (0, 0, 0)
+        tiles = -(-(x - tx0) // tx) * -(-(y - ty0) // ty)
+        return y - y0, x - x0, tiles
+    if "JPEG" in ts.name:
+        info = _get_jpg_parameters(frame)
+        return (info["height"], info["width"], 1) if "height" in info else None
+    return None
+
+
+def check_stream_sizes(pixel_data: bytes, ts: UID, frames: int, rows: int, cols: int, path: str) -> None:
+    """Refuse JPEG / JPEG-LS / JPEG 2000 frames whose own header disagrees with Rows/Columns.
+
+    The decoders allocate what the codestream declares, not what the DICOM header says: a 480×640 file whose
+    codestream claims 65535×65535 (or millions of 1-pixel tiles) would exhaust memory before any check. This
+    reads only the frame headers, before decoding.
+
+    Raises:
+        CorruptPixelDataError: a frame declares another size, more than 65535 tiles, or an empty image.
+    """
+    for index, frame in enumerate(generate_frames(pixel_data, number_of_frames=frames)):
+        size = _stream_size(frame, ts)
+        if size is None:
+            continue  # not parsable here: the decoder will say what is wrong
+        if size[:2] != (rows, cols) or not 1 <= size[2] <= 65535:
+            raise CorruptPixelDataError(
+                f"frame {index} of the compressed pixel data declares {size[0]}x{size[1]} pixels in "
+                f"{size[2]} tile(s), but the header says {rows}x{cols}; the file is damaged or hostile "
+                "(refused before decoding)",
+                path=path,
+            )
 
 
 def _truncated_msg(have: int, need: int) -> str:

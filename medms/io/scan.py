@@ -21,19 +21,35 @@ from pathlib import Path
 
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.uid import UID
 
 from medms.errors import DicomError, InputError, MedmsError, NotAnImageError
 from medms.io.pixels import PIXEL_DATA_TAG
 from medms.io.records import ScanResult, SeriesInfo
 
-__all__ = ["group_headers", "list_files", "read_header", "scan_dicom"]
+__all__ = ["HEADER_ERRORS", "group_headers", "list_files", "read_header", "scan_dicom"]
 
 # Values longer than this stay on disk while parsing (pixel data are then read from their file offset).
 DEFER_SIZE = 4096
-# The exceptions pydicom raises on a damaged header: all mean "this file cannot be parsed".
-_PARSE_ERRORS = (InvalidDicomError, EOFError, ValueError, struct.error, KeyError, IndexError, TypeError)
+# The exceptions pydicom raises on a damaged header, while parsing or when a raw value is converted on first
+# access (unknown VR, wrong value length, unparsable numbers, runaway nesting): all mean "damaged file".
+HEADER_ERRORS = (
+    InvalidDicomError,
+    BytesLengthException,
+    EOFError,
+    ValueError,
+    struct.error,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    NotImplementedError,
+    OverflowError,
+    RecursionError,
+)
+# A preamble starting like a Windows (PE) or Linux (ELF) executable: a DICOM/executable polyglot (CVE-2019-11687).
+_EXECUTABLE_SIGNATURES = {b"MZ": "Windows executable (MZ)", b"\x7fELF": "ELF executable"}
 
 
 def list_files(path: str | os.PathLike[str]) -> list[Path]:
@@ -58,11 +74,14 @@ def read_header(path: str | os.PathLike[str]) -> Dataset:
     """Parse one file's header (pixel data left on disk) and check that it is a DICOM image.
 
     Raises:
-        DicomError: not a DICOM file, damaged header, or unreadable (permissions).
+        DicomError: not a DICOM file, damaged header, unreadable (permissions), or a preamble that starts with an
+            executable signature (a possible DICOM/executable polyglot; such files are refused, not read).
         NotAnImageError: a DICOM object without an image (SR, RTSTRUCT, PR, DICOMDIR, no Pixel Data, ...).
     """
     try:
         ds = pydicom.dcmread(path, defer_size=DEFER_SIZE)
+        _check_preamble(ds, path)
+        _check_image_header(ds, path)
     except PermissionError:
         raise DicomError("cannot be read: permission denied; fix the file permissions", path=path) from None
     except InvalidDicomError:
@@ -71,10 +90,29 @@ def read_header(path: str | os.PathLike[str]) -> Dataset:
         ) from None
     except OSError as err:
         raise DicomError(f"cannot be read: {err.strerror or err}", path=path) from None
-    except _PARSE_ERRORS as err:
+    except MedmsError:
+        raise
+    except HEADER_ERRORS as err:
         raise DicomError(
             f"damaged DICOM header ({type(err).__name__}); the file is incomplete or corrupt", path=path
-        ) from err
+        ) from None
+    return ds
+
+
+def _check_preamble(ds: Dataset, path: str | os.PathLike[str]) -> None:
+    preamble = getattr(ds, "preamble", None) or b""
+    for signature, kind in _EXECUTABLE_SIGNATURES.items():
+        if preamble.startswith(signature):
+            raise DicomError(
+                f"the 128-byte preamble starts with a {kind} signature: possibly a DICOM/executable polyglot "
+                "(CVE-2019-11687); refused. If the file is trusted, zero its preamble (e.g. rewrite it with "
+                "pydicom) and scan again",
+                path=path,
+            )
+
+
+def _check_image_header(ds: Dataset, path: str | os.PathLike[str]) -> None:
+    """Image and grouping attributes present, and their values parse (pydicom converts them lazily)."""
     if "Rows" not in ds or "Columns" not in ds or PIXEL_DATA_TAG not in ds:
         sop = _sop_name(ds)
         hint = "; the file may be truncated" if "Image Storage" in sop else ""
@@ -82,7 +120,12 @@ def read_header(path: str | os.PathLike[str]) -> Dataset:
         raise NotAnImageError(f"no {missing} in this {sop} object{hint}", path=path)
     if "SeriesInstanceUID" not in ds:
         raise DicomError("no SeriesInstanceUID; the file cannot be grouped into a series", path=path)
-    return ds
+    # everything series_info reads: a damaged value fails here, as this file's skip reason
+    str(ds.SeriesInstanceUID), str(ds.get("StudyInstanceUID", "")), str(ds.get("Modality", ""))
+    int(ds.Rows), int(ds.Columns), int(ds.get("NumberOfFrames", 1) or 1), _sop_name(ds)
+    number = ds.get("SeriesNumber")
+    if number not in (None, ""):
+        int(number)
 
 
 def _sop_name(ds: Dataset) -> str:
