@@ -34,6 +34,33 @@ files; default `input/train_manifest.csv`, override `--data#manifest PATH`) — 
 """
 
 
+#: Measured on 2026-11-22 (docs/bundles.md, "Measured metrics"): this bundle's own configs/train.json with its
+#: defaults (64², 30 epochs, seed 0, batch 64) on CPU (2-core VM, torch 2.13.0), best epoch 20 by validation
+#: AUC; then configs/evaluate.json on the 156 BreastMNIST test images written as DICOM series (the AUC equals
+#: the one `medms train` measured on the test arrays). Positive class: normal_or_benign (class 1), threshold 0.5.
+BREASTMNIST_EVAL = {
+    "source": (
+        "configs/train.json defaults on CPU (best epoch 20 of 30 by val AUC), then configs/evaluate.json on the "
+        "BreastMNIST test split as DICOM; positive class normal_or_benign, threshold 0.5"
+    ),
+    "test_n": 156,
+    "test_auc": {"value": 0.8787, "low": 0.8161, "high": 0.9412, "method": "DeLong"},
+    "test_average_precision": {
+        "value": 0.9467,
+        "low": 0.9142,
+        "high": 0.9736,
+        "method": "stratified bootstrap percentile (2000 resamples)",
+    },
+    "test_sensitivity": {"value": 0.8158, "low": 0.7348, "high": 0.8762, "method": "Wilson score"},
+    "test_specificity": {"value": 0.7619, "low": 0.6147, "high": 0.8652, "method": "Wilson score"},
+    "test_ppv": {"value": 0.9029, "low": 0.8304, "high": 0.9464, "method": "Wilson score"},
+    "test_npv": {"value": 0.6038, "low": 0.4694, "high": 0.7241, "method": "Wilson score"},
+    "test_accuracy": {"value": 0.8013, "low": 0.7318, "high": 0.8563, "method": "Wilson score"},
+}
+#: sha256 of the models/model.pt those metrics come from (not committed: 96 MB). Retraining writes its own hash.
+BREASTMNIST_SHA256 = "86a3c94944996228da22f50ad0d3fb40e960feca1890b24bede0962ff4ed9c53"
+
+
 def _network_options(spatial_dims: int, num_classes: int) -> dict:
     from medms.networks import build_network
 
@@ -43,8 +70,12 @@ def _network_options(spatial_dims: int, num_classes: int) -> dict:
     return dict(model.config)
 
 
-def breastmnist_spec(*, spatial_size: int = 64) -> BundleSpec:
-    """The 2D BreastMNIST (breast ultrasound) bundle: medmnist preset, multi-scale ResNet-50."""
+def breastmnist_spec(*, spatial_size: int = 64, measured: bool | None = None) -> BundleSpec:
+    """The 2D BreastMNIST (breast ultrasound) bundle: medmnist preset, multi-scale ResNet-50.
+
+    ``measured`` (default: only at the committed 64²) records the metrics and weights hash measured above.
+    """
+    measured = spatial_size == 64 if measured is None else measured
     return BundleSpec(
         name="BreastMNIST multi-scale ResNet-50 (medms)",
         task="2D classification of breast ultrasound images: malignant vs normal or benign",
@@ -61,6 +92,8 @@ def breastmnist_spec(*, spatial_size: int = 64) -> BundleSpec:
         data={"npz": "$@bundle_root + '/../../sample_data/medmnist/breastmnist.npz'"},
         train={"epochs": 30, "batch_size": 64, "num_workers": 2, "seed": 0, "device": "auto"},
         data_source="BreastMNIST (MedMNIST v2, CC BY 4.0), shipped in medms sample_data/medmnist",
+        weights_sha256=BREASTMNIST_SHA256 if measured else None,
+        eval_metrics=dict(BREASTMNIST_EVAL) if measured else {},
     )
 
 

@@ -14,13 +14,22 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from monai.transforms import Compose
+from monai.data import Dataset
+from monai.transforms import Compose, apply_transform
 from torch import nn
 
-__all__ = ["network", "preprocessing", "train_config", "train_into_bundle"]
+__all__ = [
+    "BundlePredictor",
+    "SeriesDataset",
+    "network",
+    "preprocessing",
+    "train_config",
+    "train_into_bundle",
+]
 
 
 def network(name: str, options: dict[str, Any] | None = None) -> nn.Module:
@@ -84,3 +93,111 @@ def train_into_bundle(config, run_dir: str | os.PathLike[str], bundle_root: str 
     result = train(config, run_dir, overwrite=True, progress=False)
     digest = install_weights(result.output, bundle_root)
     return f"trained {Path(run_dir)} (best epoch {result.best_epoch}); models/model.pt sha256 {digest}"
+
+
+class SeriesDataset(Dataset):
+    """The bundle's ``dataset``: every series under ``inputs`` found as ``medms predict`` finds them (DICOM
+    folders/files, NIfTI, a CSV manifest), each item ``{"image": path(s), "id": …, "source": …}`` passed through
+    ``transform`` (the bundle's ``preprocessing``) when read.
+
+    The inputs are searched on first use, not when the config is parsed, so a workflow can be checked
+    (``ConfigWorkflow.check_properties``) before the data exists.
+
+    Example:
+        >>> ds = SeriesDataset(["sample_data/dicom"], transform=None)  # doctest: +SKIP
+        >>> len(ds), ds[0]["id"]  # doctest: +SKIP
+    """
+
+    def __init__(self, inputs: Sequence[str | os.PathLike[str]], transform: Callable | None = None) -> None:
+        super().__init__(data=[], transform=transform)
+        self.inputs = [str(p) for p in ([inputs] if isinstance(inputs, (str, os.PathLike)) else inputs)]
+        self._items: list[Any] | None = None
+        self.skipped: list[tuple[str, str]] = []
+
+    @property
+    def items(self) -> list[Any]:
+        """The discovered :class:`medms.engine.sources.WorkItem` list (raises ``SeriesSelectionError`` when the
+        inputs are missing or hold nothing to classify)."""
+        if self._items is None:
+            from medms.engine.sources import discover
+
+            self._items, self.skipped = discover(self.inputs)
+            self.data = [
+                {
+                    "image": list(it.image) if isinstance(it.image, tuple) else it.image,
+                    "id": it.id,
+                    "source": it.source,
+                }
+                for it in self._items
+            ]
+        return self._items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _transform(self, index: int) -> Any:
+        self.items  # noqa: B018 - discover on first access
+        data = dict(self.data[index])
+        return apply_transform(self.transform, data) if self.transform is not None else data
+
+
+class BundlePredictor:
+    """The bundle's ``evaluator`` (MONAI's inference-workflow engine id): ``run()`` verifies the bundle, loads
+    ``models/model.pt`` into the config's ``network_def`` and runs the ``medms predict`` loop over ``dataset``
+    with its transform and the config's ``inferer``, writing the predictions CSV (same format, crash-safe,
+    resumable, failures recorded per series).
+
+    Example:
+        >>> from monai.bundle import ConfigWorkflow
+        >>> wf = ConfigWorkflow("configs/inference.json", workflow_type="infer")  # doctest: +SKIP
+        >>> wf.initialize(); wf.evaluator.run().ok  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        bundle_root: str | os.PathLike[str],
+        network: nn.Module,
+        dataset: SeriesDataset,
+        output: str | os.PathLike[str],
+        inferer: Callable[..., Any] | None = None,
+        *,
+        batch_size: int = 16,
+        num_workers: int = 2,
+        device: str = "auto",
+        overwrite: bool = False,
+        resume: bool = False,
+        tta_flip: bool = False,
+        progress: bool = False,
+    ) -> None:
+        self.bundle_root, self.network, self.dataset = Path(bundle_root), network, dataset
+        self.output, self.inferer = Path(output), inferer
+        self.options = {
+            "batch_size": int(batch_size),
+            "num_workers": int(num_workers),
+            "device": device,
+            "overwrite": bool(overwrite),
+            "resume": bool(resume),
+            "tta_flip": bool(tta_flip),
+            "progress": bool(progress),
+        }
+
+    def run(self):
+        """Predict every series of the dataset; returns the :class:`medms.engine.predict.PredictSummary`."""
+        from medms.bundles.verify import verify_bundle
+        from medms.engine.checkpoint import load_checkpoint, load_state
+        from medms.engine.predict import predict_items
+
+        info = verify_bundle(self.bundle_root)  # files, metadata, sha256, shapes: before any data is read
+        ckpt = load_checkpoint(info.weights, expected_sha256=info.sha256)
+        load_state(self.network, ckpt)
+        items = self.dataset.items
+        return predict_items(
+            self.network,
+            ckpt,
+            items,
+            self.dataset.transform,
+            self.output,
+            not_series=len(self.dataset.skipped),
+            inferer=self.inferer,
+            **self.options,
+        )

@@ -137,21 +137,38 @@ def export_bundle(
     return out
 
 
+_NO_METRICS = (
+    "No weights are shipped, so no metrics are claimed here: after training, `configs/metadata.json` "
+    "`eval_metrics` holds the test-split AUC with its 95% CI measured by `medms train`, and "
+    "`configs/evaluate.json` writes the full medms report (metrics with CIs) for a labelled set."
+)
+
+
+def _metrics_markdown(metrics: dict[str, Any]) -> str:
+    """The measured ``eval_metrics`` as a Markdown table (estimate, 95% CI, method), or a note that none exist."""
+    names = {"auc": "ROC AUC", "ppv": "PPV", "npv": "NPV"}
+    rows = [
+        (names.get(key.removeprefix("test_"), key.removeprefix("test_").replace("_", " ")), value)
+        for key, value in metrics.items()
+        if isinstance(value, dict) and {"value", "low", "high"} <= set(value)
+    ]
+    if not rows:
+        return _NO_METRICS
+    lines = ["| metric (test) | estimate | 95% CI | method |", "|---|---|---|---|"]
+    for name, v in rows:
+        ci = "—" if v["low"] is None else f"{v['low']:.3f}–{v['high']:.3f}"
+        lines.append(f"| {name} | {v['value']:.3f} | {ci} | {v.get('method', '')} |")
+    how = (
+        f"n = {metrics.get('test_n')}; {metrics.get('source', '')}. These numbers belong to the weights whose "
+        "sha256 `models/README.md` lists; weights you train yourself get their own hash and metrics (the train "
+        "config records both in `configs/metadata.json`)."
+    )
+    return "\n".join(lines) + "\n\n" + how
+
+
 def bundle_readme(spec: BundleSpec, *, how_to_train: str = "") -> str:
     """``docs/README.md`` of a bundle: what it is, how to run it, measured metrics, intended use."""
-    metrics = spec.eval_metrics
-    if metrics.get("test_auc"):
-        auc = metrics["test_auc"]
-        measured = (
-            f"Test ROC AUC {auc['value']:.3f} (95% CI {auc['low']:.3f}–{auc['high']:.3f}), "
-            f"n = {metrics.get('test_n')} ({metrics.get('source')})."
-        )
-    else:
-        measured = (
-            "No weights are shipped, so no metrics are claimed here: after training, `configs/metadata.json` "
-            "`eval_metrics` holds the test-split AUC with its 95% CI measured by `medms train`, and "
-            "`configs/evaluate.json` writes the full medms report (metrics with CIs) for a labelled set."
-        )
+    measured = _metrics_markdown(spec.eval_metrics)
     shape = "×".join(str(s) for s in spec.spatial_shape)
     return f"""# {spec.name}
 

@@ -51,7 +51,7 @@ REQUIRED_FILES = (
 CONFIG_FILES = ("train.json", "inference.json", "evaluate.json")
 #: The schema URL MONAI model-zoo bundles name; medms validates against its vendored copy (no download).
 METADATA_SCHEMA_URL = (
-    "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/meta_schema_20220324.json"
+    "https://github.com/Project-MONAI/MONAI-extra-test-data/releases/download/0.8.1/meta_schema_20240725.json"
 )
 INTENDED_USE = "Research only; not a medical device, not for diagnostic use or treatment decisions."
 
@@ -151,28 +151,40 @@ def _common(spec: BundleSpec) -> dict[str, Any]:
 
 
 def inference_config(spec: BundleSpec) -> dict[str, Any]:
-    """``configs/inference.json``: every series under ``input_dir`` → ``output_file`` (medms predictions CSV)."""
+    """``configs/inference.json``: every series under ``input_dir`` → ``output_file`` (medms predictions CSV).
+
+    It holds MONAI's inference-workflow ids (``bundle_root``, ``device``, ``dataset_dir``, ``dataset``,
+    ``evaluator``, ``network_def``, ``inferer``, ``preprocessing``), so ``ConfigWorkflow(...,
+    workflow_type="infer")`` accepts it; ``evaluator.run()`` is the ``medms predict`` loop on those parts.
+    """
     return {
         **_common(spec),
         "input_dir": "$@bundle_root + '/input'",
         "dataset_dir": "@input_dir",
+        "dataset": {
+            "_target_": "medms.bundles.components.SeriesDataset",
+            "inputs": ["@dataset_dir"],
+            "transform": "@preprocessing",
+        },
         "inferer": {"_target_": "monai.inferers.SimpleInferer"},
         "output_dir": "$@bundle_root + '/eval'",
         "output_file": "$@output_dir + '/predictions.csv'",
         "batch_size": 16,
-        "predictor": {
-            "_target_": "medms.engine.predict",
-            "model": "@bundle_root",
-            "inputs": ["@input_dir"],
+        "overwrite": True,
+        "evaluator": {
+            "_target_": "medms.bundles.components.BundlePredictor",
+            "bundle_root": "@bundle_root",
+            "network": "@network_def",
+            "dataset": "@dataset",
+            "inferer": "@inferer",
             "output": "@output_file",
-            "overwrite": True,
+            "overwrite": "@overwrite",
             "batch_size": "@batch_size",
             "num_workers": "@num_workers",
             "device": "@device",
-            "progress": False,
         },
         "initialize": ["$os.makedirs(@output_dir, exist_ok=True)"],
-        "run": ["$print(@predictor.format())"],
+        "run": ["$print(@evaluator.run().format())"],
     }
 
 
@@ -185,8 +197,9 @@ def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
             "report_dir": "$@output_dir + '/report'",
             "n_bootstrap": 2000,
             "seed": 0,
-            "evaluator": {
+            "report": {
                 "_target_": "medms.report.evaluate",
+                "_mode_": "callable",
                 "predictions": "@output_file",
                 "labels": "@labels_file",
                 "output": "@report_dir",
@@ -194,7 +207,7 @@ def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
                 "n_bootstrap": "@n_bootstrap",
                 "seed": "@seed",
             },
-            "run": ["$print(@predictor.format())", "$print(@evaluator.summary())"],
+            "run": ["$print(@evaluator.run().format())", "$print(@report().summary())"],
         }
     )
     return config
@@ -292,7 +305,7 @@ def metadata(spec: BundleSpec) -> dict[str, Any]:
                     "num_channels": len(spec.class_names),
                     "spatial_shape": [1],
                     "dtype": "float32",
-                    "value_range": [None, None],
+                    "value_range": [],  # logits are unbounded; the schema allows numbers only
                     "is_patch_data": False,
                     "channel_def": {str(i): c for i, c in enumerate(spec.class_names)},
                 }

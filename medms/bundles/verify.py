@@ -17,7 +17,10 @@ from typing import Any
 
 from medms.errors import CheckpointError, ConfigError, MedmsError
 
-__all__ = ["BundleInfo", "is_bundle", "load_schema", "validate_metadata", "verify_bundle"]
+#: The vendored upstream schema file (a byte copy of MONAI's, see docs/bundles.md).
+SCHEMA_FILE = "meta_schema_20240725.json"
+
+__all__ = ["SCHEMA_FILE", "BundleInfo", "is_bundle", "load_schema", "validate_metadata", "verify_bundle"]
 
 WEIGHTS = "models/model.pt"
 
@@ -38,8 +41,9 @@ def is_bundle(path: str | os.PathLike[str]) -> bool:
 
 
 def load_schema() -> dict[str, Any]:
-    """MONAI's bundle metadata JSON schema, vendored with medms (MONAI's verifier would download it)."""
-    text = resources.files("medms.bundles").joinpath("meta_schema.json").read_text(encoding="utf-8")
+    """MONAI's bundle metadata JSON schema ``meta_schema_20240725.json``, vendored verbatim with medms
+    (MONAI's verifier would download it)."""
+    text = resources.files("medms.bundles").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
     return json.loads(text)
 
 
@@ -50,15 +54,15 @@ def validate_metadata(metadata: dict[str, Any], *, path: str | os.PathLike[str] 
         >>> validate_metadata({"version": "0.1.0"})
         Traceback (most recent call last):
         ...
-        medms.errors.ConfigError: metadata.json: 'monai_version' is a required property (at <top>)
+        medms.errors.ConfigError: metadata.json: 'schema' is a required property (at <top>)
     """
     import jsonschema
 
-    validator = jsonschema.Draft7Validator(load_schema())
-    errors = sorted(validator.iter_errors(metadata), key=lambda e: (len(e.path), list(e.path)))
-    if errors:
-        err = errors[0]
-        where = "#".join(str(p) for p in err.path) or "<top>"
+    validator = jsonschema.Draft201909Validator(load_schema())
+    # best_match descends into anyOf branches (a tensor description is one branch of the schema's "argument")
+    err = jsonschema.exceptions.best_match(validator.iter_errors(metadata))
+    if err is not None:
+        where = "#".join(str(p) for p in err.absolute_path) or "<top>"
         raise ConfigError(f"{err.message} (at {where})", path=path)
 
 

@@ -23,7 +23,15 @@ from medms import __version__
 from medms.errors import CheckpointError, OutputError
 from medms.networks.weights import sha256_file
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "build_model", "load_checkpoint", "save_checkpoint", "sha256_file"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "build_model",
+    "load_checkpoint",
+    "load_state",
+    "save_checkpoint",
+    "sha256_file",
+]
 
 FORMAT = "medms-checkpoint"
 FORMAT_VERSION = 1
@@ -108,8 +116,22 @@ def build_model(checkpoint: dict[str, Any]) -> torch.nn.Module:
     from medms.networks import build_network
 
     spec = checkpoint["model"]
-    model = build_network(spec["name"], **spec["options"])
-    result = model.load_state_dict(checkpoint["state_dict"], strict=False)
+    return load_state(build_network(spec["name"], **spec["options"]), checkpoint)
+
+
+def load_state(model: torch.nn.Module, checkpoint: dict[str, Any]) -> torch.nn.Module:
+    """Load a checkpoint's weights into ``model`` (strict) and put it in eval mode.
+
+    Raises:
+        CheckpointError: listing the missing and unexpected keys (the checkpoint is another architecture).
+    """
+    try:
+        result = model.load_state_dict(checkpoint["state_dict"], strict=False)
+    except RuntimeError as err:  # shape mismatches are raised even when strict=False
+        shapes = "; ".join(line.strip() for line in str(err).splitlines()[1:9] if line.strip())
+        raise CheckpointError(
+            f"weights do not match the network's shapes: {shapes or err}", path=checkpoint.get("path")
+        ) from err
     problems = [
         *(f"missing {k}" for k in result.missing_keys),
         *(f"unexpected {k}" for k in result.unexpected_keys),
@@ -117,7 +139,8 @@ def build_model(checkpoint: dict[str, Any]) -> torch.nn.Module:
     if problems:
         shown = "; ".join(problems[:8]) + (f"; … {len(problems) - 8} more" if len(problems) > 8 else "")
         raise CheckpointError(
-            f"weights do not match the {spec['name']} architecture: {shown}", path=checkpoint.get("path")
+            f"weights do not match the {checkpoint['model']['name']} architecture: {shown}",
+            path=checkpoint.get("path"),
         )
     model.eval()
     return model

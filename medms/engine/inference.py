@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -58,16 +59,23 @@ def logits_for_batch(
     *,
     tta_flip: bool = False,
     spacing: torch.Tensor | None = None,
+    inferer: Callable[..., torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Float32 logits (B, K) on the CPU; with ``tta_flip`` the mean of the logits of the image and its
     left-right mirror (the first spatial axis, x, in MONAI layout). ``spacing`` (B, spatial_dims) in mm defaults to
-    the one of the MetaTensor ``images``."""
+    the one of the MetaTensor ``images``. ``inferer`` (a MONAI ``Inferer``, e.g. a bundle's) is called as
+    ``inferer(x, model, spacing=spacing)``; without one, ``model(x, spacing=spacing)``."""
     x = to_model_input(images, device)
     spacing = batch_spacing(images, device) if spacing is None else spacing.to(device)
+
+    def forward(t: torch.Tensor) -> torch.Tensor:
+        out = model(t, spacing=spacing) if inferer is None else inferer(t, model, spacing=spacing)
+        return out.float()
+
     with autocast(device):
-        logits = model(x, spacing=spacing).float()
+        logits = forward(x)
         if tta_flip:
-            logits = (logits + model(torch.flip(x, dims=(2,)), spacing=spacing).float()) / 2
+            logits = (logits + forward(torch.flip(x, dims=(2,)))) / 2
     return logits.cpu()
 
 

@@ -16,7 +16,7 @@ import csv
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from medms.errors import CheckpointError, MedmsError, OutputError
 from medms.provenance import environment, write_json_atomic
 from medms.report.predictions import STATUS_FAILED, STATUS_OK, model_card_path, prediction_columns
 
-__all__ = ["PredictSummary", "predict", "resolve_checkpoint", "write_prediction_rows"]
+__all__ = ["PredictSummary", "predict", "predict_items", "resolve_checkpoint", "write_prediction_rows"]
 
 log = logging.getLogger("medms.engine.predict")
 
@@ -103,30 +103,77 @@ def predict(
     """
     started = time.perf_counter()
     out = Path(output)
-    if out.exists() and not (resume or overwrite):
-        raise OutputError(
-            "the predictions file exists; pass --resume to continue it or --overwrite to replace it", path=out
-        )
+    _check_output(out, resume=resume, overwrite=overwrite)
     ckpt = load_checkpoint(resolve_checkpoint(model))
     net = build_model(ckpt)
-    dev = resolve_device(device)
-    net.to(dev)
-    class_names: list[str] = list(ckpt["class_names"])
-    temperature = float(ckpt.get("temperature", 1.0))
-
     items, not_series = discover(inputs)
-    done = _existing_ids(out, class_names) if (resume and out.exists()) else set()
-    if overwrite and not resume:
-        out.unlink(missing_ok=True)
-    todo = [it for it in items if it.id not in done]
-    summary = PredictSummary(out, skipped=len(items) - len(todo), not_series=len(not_series))
-    _write_model_card(out, ckpt, tta_flip, temperature)
 
     from medms.transforms.presets import get_preset
 
     transform = get_preset(
         ckpt["preprocessing"]["preset"], **{**ckpt["preprocessing"]["options"], "augment": False}
     )
+    return predict_items(
+        net,
+        ckpt,
+        items,
+        transform,
+        out,
+        not_series=len(not_series),
+        resume=resume,
+        overwrite=overwrite,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        tta_flip=tta_flip,
+        device=device,
+        progress=progress,
+        started=started,
+    )
+
+
+def _check_output(out: Path, *, resume: bool, overwrite: bool) -> None:
+    if out.exists() and not (resume or overwrite):
+        raise OutputError(
+            "the predictions file exists; pass --resume to continue it or --overwrite to replace it", path=out
+        )
+
+
+def predict_items(
+    net: torch.nn.Module,
+    ckpt: dict[str, Any],
+    items: Sequence[WorkItem],
+    transform: Callable[[dict[str, Any]], dict[str, Any]],
+    output: str | os.PathLike[str],
+    *,
+    not_series: int = 0,
+    resume: bool = False,
+    overwrite: bool = False,
+    batch_size: int = 16,
+    num_workers: int = 2,
+    tta_flip: bool = False,
+    device: str = "auto",
+    progress: bool = True,
+    inferer: Callable[..., torch.Tensor] | None = None,
+    started: float | None = None,
+) -> PredictSummary:
+    """The prediction loop of :func:`predict` with the parts given: a network holding its weights, the loaded
+    checkpoint ``ckpt`` (class names, temperature, model card), discovered ``items`` and a preprocessing
+    ``transform`` (its first step loads ``{"image": path}``). A bundle's inference workflow calls this with its
+    own ``network_def``, ``dataset`` and ``inferer``.
+    """
+    started = time.perf_counter() if started is None else started
+    out = Path(output)
+    _check_output(out, resume=resume, overwrite=overwrite)
+    dev = resolve_device(device)
+    net.eval().to(dev)
+    class_names: list[str] = list(ckpt["class_names"])
+    temperature = float(ckpt.get("temperature", 1.0))
+    done = _existing_ids(out, class_names) if (resume and out.exists()) else set()
+    if overwrite and not resume:
+        out.unlink(missing_ok=True)
+    todo = [it for it in items if it.id not in done]
+    summary = PredictSummary(out, skipped=len(items) - len(todo), not_series=not_series)
+    _write_model_card(out, ckpt, tta_flip, temperature)
     loader = DataLoader(
         _SafeDataset(todo, transform),
         batch_size=batch_size,
@@ -146,7 +193,7 @@ def predict(
             if batch["image"] is not None:
                 t0 = time.perf_counter()
                 logits = logits_for_batch(
-                    net, batch["image"], dev, tta_flip=tta_flip, spacing=batch["spacing"]
+                    net, batch["image"], dev, tta_flip=tta_flip, spacing=batch["spacing"], inferer=inferer
                 )
                 summary.seconds_model += time.perf_counter() - t0
                 probs = torch.softmax(logits / temperature, dim=1).numpy()

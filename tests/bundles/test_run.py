@@ -11,7 +11,7 @@ import torch
 
 from medms.bundles import verify_bundle
 from medms.cli import main
-from medms.engine import build_model, load_checkpoint, predict, save_checkpoint
+from medms.engine import build_model, load_checkpoint, predict
 from medms.networks.weights import sha256_file
 from tests.bundles.conftest import monai_bundle
 
@@ -160,25 +160,51 @@ def test_cli_predict_accepts_a_bundle(trained_bundle2d, scans2d, api_rows, tmp_p
 
 @pytest.fixture(scope="module")
 def bundle3d(tmp_path_factory, build_module):
-    """The 3D CT bundle at 32³ with an untrained network's weights installed (sha256 in the metadata)."""
-    from medms.networks import build_network
+    """The 3D CT bundle at 32³, trained for one epoch by its own configs/train.json on eight phantom CT series
+    (four with lesions) listed in a manifest with explicit splits."""
+    from medms.sample_data import write_ct_phantom
 
-    root = tmp_path_factory.mktemp("bundle3d") / "ct_msresnet50_3d"
+    base = tmp_path_factory.mktemp("bundle3d")
+    root = base / "ct_msresnet50_3d"
     spec = build_module.ct_spec(spatial_size=32, pixdim=4.0, denoise="none")
-    torch.manual_seed(0)
-    model = build_network(spec.network, **spec.network_options)
-    spec.weights_sha256 = save_checkpoint(
-        {
-            "model": {"name": spec.network, "options": spec.network_options},
-            "preprocessing": {"preset": spec.preset, "options": spec.preset_options},
-            "class_names": spec.class_names,
-            "state_dict": model.state_dict(),
-        },
-        root.parent / "model.pt",
-    )
     build_module.build("ct_msresnet50_3d", root, spec)
-    (root.parent / "model.pt").rename(root / "models" / "model.pt")
+    rows = ["path,label,split"]
+    for i, split in enumerate(["train", "train", "train", "train", "val", "val", "test", "test"]):
+        label = "lesion" if i % 2 else "no_lesion"
+        write_ct_phantom(
+            base / "ct" / f"s{i}",
+            shape=(40, 40, 10),
+            spacing=(2.0, 2.0, 4.0),
+            seed=i,
+            **({} if label == "lesion" else {"lesions": ()}),
+        )
+        rows.append(f"ct/s{i},{label},{split}")
+    (base / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    monai_bundle(
+        "run",
+        "--config_file",
+        str(root / "configs" / "train.json"),
+        "--bundle_root",
+        str(root),
+        "--data#manifest",
+        str(base / "manifest.csv"),
+        "--epochs",
+        "1",
+        "--batch_size",
+        "2",
+        "--num_workers",
+        "0",
+    )
     return root
+
+
+def test_3d_train_config_installs_verified_weights(bundle3d):
+    meta = json.loads((bundle3d / "configs" / "metadata.json").read_text())
+    assert meta["medms"]["weights_sha256"] == sha256_file(bundle3d / "models" / "model.pt")
+    assert meta["eval_metrics"]["test_n"] == 2
+    ckpt = load_checkpoint(bundle3d / "models" / "model.pt")
+    assert ckpt["model"]["options"]["spatial_dims"] == 3
+    assert verify_bundle(bundle3d).sha256 == meta["medms"]["weights_sha256"]
 
 
 def test_3d_inference_config_on_ct_series(bundle3d, tmp_path):
@@ -204,3 +230,65 @@ def test_3d_inference_config_on_ct_series(bundle3d, tmp_path):
     probs = np.array([[float(r["prob_no_lesion"]), float(r["prob_lesion"])] for r in rows])
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert list(rows[0]) == ["id", "source", "prob_no_lesion", "prob_lesion", "predicted", "status", "error"]
+
+
+@pytest.mark.parametrize("config", ["inference.json", "evaluate.json"])
+def test_configs_have_monai_inference_workflow_properties(trained_bundle2d, scans2d, config, tmp_path):
+    from monai.bundle import ConfigWorkflow
+
+    workflow = ConfigWorkflow(
+        config_file=str(trained_bundle2d / "configs" / config),
+        workflow_type="infer",
+        bundle_root=str(trained_bundle2d),
+        input_dir=str(scans2d[0]),
+        output_dir=str(tmp_path),
+        num_workers=0,
+    )
+    workflow.initialize()
+    assert workflow.check_properties() == []
+    dataset = workflow.dataset
+    assert len(dataset) == 6
+    item = dataset[0]
+    assert tuple(item["image"].shape) == (1, 32, 32)  # the bundle's preprocessing, declared input shape
+    assert item["id"].startswith("1.2.826.0.1.3680043.10.997.")
+
+
+def test_config_workflow_run_in_python_equals_the_api(trained_bundle2d, scans2d, api_rows, tmp_path):
+    from monai.bundle import ConfigWorkflow
+
+    workflow = ConfigWorkflow(
+        config_file=str(trained_bundle2d / "configs" / "inference.json"),
+        workflow_type="infer",
+        bundle_root=str(trained_bundle2d),
+        input_dir=str(scans2d[0]),
+        output_dir=str(tmp_path),
+        num_workers=0,
+    )
+    workflow.initialize()
+    workflow.run()
+    assert _rows(tmp_path / "predictions.csv") == api_rows
+    # the workflow's own network_def holds the bundle's weights after the run
+    ckpt = load_checkpoint(trained_bundle2d / "models" / "model.pt")
+    for name, value in workflow.network_def.state_dict().items():
+        torch.testing.assert_close(value, ckpt["state_dict"][name])
+
+
+def test_dataset_of_a_missing_folder_is_a_typed_error(trained_bundle2d, tmp_path):
+    from monai.bundle import ConfigWorkflow
+
+    from medms.errors import SeriesSelectionError
+
+    workflow = ConfigWorkflow(
+        config_file=str(trained_bundle2d / "configs" / "inference.json"),
+        workflow_type="infer",
+        bundle_root=str(trained_bundle2d),
+        input_dir=str(tmp_path / "nowhere"),
+        output_dir=str(tmp_path / "out"),
+    )
+    workflow.initialize()
+    assert workflow.check_properties() == []  # checking the workflow reads no data
+    with pytest.raises(RuntimeError) as info:  # MONAI wraps errors raised inside config expressions
+        workflow.run()
+    assert isinstance(info.value.__cause__, SeriesSelectionError)
+    assert "nowhere: input not found" in str(info.value.__cause__)
+    assert not (tmp_path / "out" / "predictions.csv").exists()
