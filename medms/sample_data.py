@@ -5,6 +5,8 @@ Two writers, no real patient data anywhere (patient attributes are fixed placeho
 * :func:`write_ct_phantom` writes a CT series (one file per slice): a body ellipse with lungs, liver, spine and
   round lesions of different sizes, int16 stored values with RescaleSlope/Intercept, correct
   ImagePositionPatient / ImageOrientationPatient / PixelSpacing / SliceThickness, oblique orientations allowed.
+* :func:`write_ct_cohort` writes a labelled cohort of such series (half with one lesion of random position, size
+  and contrast, varied spacing and noise) and its ``path,label,split`` manifest: data for the 3D bundle.
 * :func:`write_image_dicom` saves one 2D ``uint8``/``uint16`` image (grey, or RGB ``uint8``) as a single DICOM
   file with generated headers.
 
@@ -29,7 +31,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, gene
 
 from medms.errors import DataError
 
-__all__ = ["DEFAULT_LESIONS", "write_ct_phantom", "write_image_dicom"]
+__all__ = ["DEFAULT_LESIONS", "write_ct_cohort", "write_ct_phantom", "write_image_dicom"]
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 _SOP_CLASS_BY_MODALITY = {
@@ -221,6 +223,60 @@ def write_ct_phantom(
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def write_ct_cohort(
+    folder: str | os.PathLike[str],
+    *,
+    splits: dict[str, int] | None = None,
+    shape: tuple[int, int, int] = (128, 128, 32),
+    seed: int = 0,
+) -> Path:
+    """Write a labelled cohort of phantom CT series and its manifest; return the manifest path.
+
+    Each split holds ``n`` series (``splits``, default train 48 / val 16 / test 32), half labelled ``lesion``
+    (one round lesion at a random place in the body, radius 4–10 mm, 15–70 HU away from soft tissue's 40 HU)
+    and half ``no_lesion``; every series gets its own pixel spacing (0.7–0.9 mm), slice spacing (2–3 mm) and
+    noise (15–25 HU). The manifest ``manifest.csv`` (``path,label,split``, relative paths, then the lesion's
+    ground truth: ``lesion_row,lesion_col,lesion_slice`` as fractions of the shape, ``radius_mm``, ``lesion_hu``;
+    empty without a lesion) is what ``medms train`` and the 3D bundle's ``configs/train.json`` read.
+    Same arguments, same files.
+
+    Example:
+        >>> import tempfile
+        >>> manifest = write_ct_cohort(tempfile.mkdtemp(), splits={"train": 2}, shape=(24, 24, 4))
+        >>> manifest.read_text().splitlines()[:2]
+        ['path,label,split,lesion_row,lesion_col,lesion_slice,radius_mm,lesion_hu', 'train/case000,no_lesion,train,,,,,']
+    """
+    root = Path(folder)
+    rng = np.random.default_rng(seed)
+    lines = ["path,label,split,lesion_row,lesion_col,lesion_slice,radius_mm,lesion_hu"]
+    index = 0
+    for split, n in (splits or {"train": 48, "val": 16, "test": 32}).items():
+        for k in range(int(n)):
+            lesion = k % 2 == 1
+            lesions: list[tuple[tuple[float, float, float], float, float]] = []
+            if lesion:
+                where = (rng.uniform(0.38, 0.62), rng.uniform(0.25, 0.75), rng.uniform(0.3, 0.7))
+                contrast = rng.uniform(15.0, 70.0) * rng.choice([-1.0, 1.0])
+                lesions.append((where, float(rng.uniform(4.0, 10.0)), 40.0 + contrast))
+            pixel = float(rng.uniform(0.7, 0.9))
+            name = f"{split}/case{index:03d}"
+            write_ct_phantom(
+                root / name,
+                shape=shape,
+                spacing=(pixel, pixel, float(rng.uniform(2.0, 3.0))),
+                lesions=lesions,
+                noise_hu=float(rng.uniform(15.0, 25.0)),
+                seed=seed * 100_000 + index,
+                patient_id=f"MEDMS-PHANTOM-{index:03d}",
+            )
+            truth = ",".join(f"{v:.4f}" for v in (*lesions[0][0], *lesions[0][1:])) if lesion else ",,,,"
+            lines.append(f"{name},{'lesion' if lesion else 'no_lesion'},{split},{truth}")
+            index += 1
+    manifest = root / "manifest.csv"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return manifest
 
 
 def write_image_dicom(

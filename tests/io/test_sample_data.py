@@ -68,3 +68,31 @@ def test_write_image_dicom_rgb(tmp_path):
 def test_write_image_dicom_rejects_other_arrays(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         write_image_dicom(np.zeros((3, 3), np.float32), tmp_path / "f.dcm")
+
+
+def test_ct_cohort_manifest_labels_and_lesions(tmp_path):
+    from medms.engine.data import load_manifest_splits
+    from medms.sample_data import write_ct_cohort
+
+    manifest = write_ct_cohort(tmp_path, splits={"train": 4, "test": 2}, shape=(48, 48, 6), seed=3)
+    rows = [line.split(",") for line in manifest.read_text().splitlines()[1:]]
+    assert [r[2] for r in rows] == ["train"] * 4 + ["test"] * 2
+    assert [r[1] for r in rows] == ["no_lesion", "lesion"] * 3
+    splits, names = load_manifest_splits(manifest, class_names=["no_lesion", "lesion"])
+    assert [it["label"] for it in splits["train"] + splits["test"]] == [0, 1] * 3
+    for path, label, _, row, col, sl, radius, hu in rows:
+        volume = read_series(tmp_path / path).array  # (x=columns, y=rows, z=slices)
+        assert volume.shape == (48, 48, 6)
+        if label == "no_lesion":
+            assert (row, col, sl, radius, hu) == ("", "", "", "", "")
+            continue
+        assert 4.0 <= float(radius) <= 10.0 and 15.0 <= abs(float(hu) - 40.0) <= 70.0
+        cx, cy, z = round(float(col) * 47), round(float(row) * 47), round(float(sl) * 5)
+        patch = volume[cx - 1 : cx + 2, cy - 1 : cy + 2, z]  # 9 voxels well inside the lesion (radius ≥ 4 mm)
+        mean = float(patch.mean())
+        assert abs(mean - float(hu)) < 25  # noise ≤ 25 HU: 3 standard errors of a 9-voxel mean
+        assert abs(mean - float(hu)) < abs(mean - 40.0)  # the lesion, not the soft tissue around it
+    again = write_ct_cohort(tmp_path / "again", splits={"train": 4, "test": 2}, shape=(48, 48, 6), seed=3)
+    assert again.read_text() == manifest.read_text()
+    first = sorted((tmp_path / "train" / "case001").iterdir())[0].read_bytes()
+    assert sorted((tmp_path / "again" / "train" / "case001").iterdir())[0].read_bytes() == first
