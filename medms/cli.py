@@ -168,6 +168,12 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--target", type=float, default=None, help="target sensitivity/specificity in [0, 1]")
     p.add_argument(
+        "--positive-class",
+        default=None,
+        metavar="NAME",
+        help="the class whose probability is the score (binary; default the second class)",
+    )
+    p.add_argument(
         "--subgroup", action="extend", nargs="+", default=[], metavar="COLUMN", help="labels column(s)"
     )
     p.add_argument(
@@ -205,6 +211,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         n_bootstrap=args.n_bootstrap,
         seed=args.seed,
         overwrite=args.overwrite,
+        positive_class=args.positive_class,
     )
     print(result.summary())
     return 0

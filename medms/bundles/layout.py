@@ -104,6 +104,7 @@ class BundleSpec:
         }
     )
     weights_sha256: str | None = None
+    positive_class: str | None = None  # the report's positive class (binary); default the last class
     eval_metrics: dict[str, Any] = field(default_factory=dict)
     data_source: str = ""
 
@@ -197,6 +198,7 @@ def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
             "report_dir": "$@output_dir + '/report'",
             "n_bootstrap": 2000,
             "seed": 0,
+            "positive_class": spec.positive_class or spec.class_names[-1],
             "report": {
                 "_target_": "medms.report.evaluate",
                 "_mode_": "callable",
@@ -206,6 +208,7 @@ def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
                 "overwrite": True,
                 "n_bootstrap": "@n_bootstrap",
                 "seed": "@seed",
+                "positive_class": "@positive_class" if len(spec.class_names) == 2 else None,
             },
             "run": ["$print(@evaluator.run().format())", "$print(@report().summary())"],
         }

@@ -28,7 +28,14 @@ from medms.errors import ConfigError, LabelError, PredictionFileError
 from medms.metrics import compare as compare_models
 from medms.metrics import evaluate as evaluate_metrics
 from medms.provenance import environment
-from medms.report.cohort import Cohort, aggregate_cohort, check_label_coverage, join_labels, pair_cohorts
+from medms.report.cohort import (
+    Cohort,
+    aggregate_cohort,
+    check_label_coverage,
+    join_labels,
+    pair_cohorts,
+    with_positive,
+)
 from medms.report.figures import report_figures
 from medms.report.formatting import format_estimate, format_number
 from medms.report.html import render_html
@@ -154,6 +161,7 @@ def evaluate(
     n_bootstrap: int = 2000,
     seed: int = 0,
     overwrite: bool = False,
+    positive_class: str | None = None,
 ) -> EvaluationReport:
     """Evaluate a predictions CSV against a labels CSV and write report.html/.json/.md into ``output``.
 
@@ -173,6 +181,8 @@ def evaluate(
         aggregate: ``"max"`` or ``"mean"`` probability when aggregating.
         level, n_bootstrap, seed: confidence level and seeded bootstrap settings.
         overwrite: replace existing report files.
+        positive_class: the class whose probability is the score (binary); default the second class of the
+            predictions file. Sensitivity, PPV, ROC and the threshold refer to it.
 
     Raises:
         PredictionFileError, LabelError, ConfigError: unusable inputs (nothing is written).
@@ -183,16 +193,21 @@ def evaluate(
     table = read_predictions(predictions)
     label_frame = read_labels(labels, table.class_names)
     _check_columns(label_frame, labels, subgroup, aggregate_by)
-    cohort = join_labels(table, label_frame, predictions, labels)
+    cohort = with_positive(
+        join_labels(table, label_frame, predictions, labels), positive_class, path=predictions
+    )
     selection = None
     tables = [table]
     if threshold_from is not None:
         sel_table, selection = _selection_cohort(threshold_from, labels, label_frame, table)
+        selection = with_positive(selection, positive_class, path=threshold_from)
         tables.append(sel_table)
     check_label_coverage(label_frame, labels, tables)
     paired = None
     if compare is not None:
-        other = _cohort(compare, labels, label_frame, table.class_names)[1]
+        other = with_positive(
+            _cohort(compare, labels, label_frame, table.class_names)[1], positive_class, path=compare
+        )
         # Pair series before aggregating, so that a series failed in either model leaves both.
         paired = pair_cohorts(cohort, other, compare)
     if aggregate_by:
@@ -236,6 +251,7 @@ def evaluate(
             "subgroups": subgroup,
             "aggregate_by": aggregate_by,
             "aggregate": aggregate if aggregate_by else None,
+            "positive_class": cohort.class_names[1] if len(cohort.class_names) == 2 else None,
             **opts,
         },
         "summary": {

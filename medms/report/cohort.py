@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from medms.errors import LabelError, PredictionFileError
+from medms.errors import ConfigError, LabelError, PredictionFileError
 from medms.metrics import aggregate as aggregate_rows
 from medms.report.predictions import (
     ERROR_COLUMN,
@@ -35,7 +35,14 @@ from medms.report.predictions import (
     prob_column,
 )
 
-__all__ = ["Cohort", "aggregate_cohort", "check_label_coverage", "join_labels", "pair_cohorts"]
+__all__ = [
+    "Cohort",
+    "aggregate_cohort",
+    "check_label_coverage",
+    "join_labels",
+    "pair_cohorts",
+    "with_positive",
+]
 
 PathLike = str | os.PathLike[str]
 _EXAMPLES = 5
@@ -53,6 +60,28 @@ class Cohort:
     n_rows: int
     failed: list[dict[str, str]]
     unit: str = "series"
+
+
+def with_positive(cohort: Cohort, positive: str | None, *, path: PathLike | None = None) -> Cohort:
+    """The binary ``cohort`` with ``positive`` as its second class (the one whose probability is the score).
+
+    medms reports treat ``class_names[1]`` as positive; naming the other class swaps the probability columns
+    and flips the labels, so sensitivity, PPV, ROC and the threshold all refer to ``positive``.
+
+    Raises:
+        ConfigError: ``positive`` is not one of the classes, or the task is not binary.
+    """
+    if positive is None or positive == cohort.class_names[-1]:
+        if positive is not None and len(cohort.class_names) != 2:
+            raise ConfigError("a positive class applies to binary tasks only", path=path)
+        return cohort
+    if positive not in cohort.class_names:
+        raise ConfigError(f"positive class {positive!r} is not one of {cohort.class_names}", path=path)
+    if len(cohort.class_names) != 2:
+        raise ConfigError("a positive class applies to binary tasks only", path=path)
+    return replace(
+        cohort, y=1 - cohort.y, probs=cohort.probs[:, ::-1].copy(), class_names=cohort.class_names[::-1]
+    )
 
 
 def _examples(values: Sequence[object]) -> str:

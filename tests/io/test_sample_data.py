@@ -78,7 +78,7 @@ def test_ct_cohort_manifest_labels_and_lesions(tmp_path):
     rows = [line.split(",") for line in manifest.read_text().splitlines()[1:]]
     assert [r[2] for r in rows] == ["train"] * 4 + ["test"] * 2
     assert [r[1] for r in rows] == ["no_lesion", "lesion"] * 3
-    splits, names = load_manifest_splits(manifest, class_names=["no_lesion", "lesion"])
+    splits, _ = load_manifest_splits(manifest, class_names=["no_lesion", "lesion"])
     assert [it["label"] for it in splits["train"] + splits["test"]] == [0, 1] * 3
     for path, label, _, row, col, sl, radius, hu in rows:
         volume = read_series(tmp_path / path).array  # (x=columns, y=rows, z=slices)

@@ -180,6 +180,9 @@ def test_multiclass_report_has_per_class_rows(tmp_path: Path) -> None:
     assert "Per class (one-vs-rest)" in (tmp_path / "out" / "report.html").read_text()
     with pytest.raises(ConfigError, match="binary problems only"):
         evaluate(tmp_path / "p.csv", tmp_path / "l.csv", tmp_path / "o2", threshold=0.3, **FAST)
+    for name in ("benign", "malignant"):
+        with pytest.raises(ConfigError, match=r"p\.csv: a positive class applies to binary tasks only"):
+            evaluate(tmp_path / "p.csv", tmp_path / "l.csv", tmp_path / "o3", positive_class=name, **FAST)
 
 
 def test_comparison_section(binary_case) -> None:
@@ -269,3 +272,32 @@ def test_comparison_at_study_level_pairs_series_first(tmp_path: Path) -> None:
     assert data["metrics"]["n"] == 4
     assert data["comparison"]["n"] == 4  # studies a and c keep one series each
     assert data["comparison"]["n_excluded"] == 2  # series s1 and s4
+
+
+def test_positive_class_swaps_the_score_and_the_labels(binary_case) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    folder = binary_case["dir"]
+    default = evaluate(folder / "test.csv", folder / "test_labels.csv", folder / "d", **FAST).data
+    swapped = evaluate(
+        folder / "test.csv", folder / "test_labels.csv", folder / "s", positive_class="benign", **FAST
+    ).data
+    m, d = swapped["metrics"], default["metrics"]
+    assert m["class_names"] == ["malignant", "benign"] and swapped["inputs"]["positive_class"] == "benign"
+    assert default["inputs"]["positive_class"] == "malignant"
+    keep = [i for i, k in enumerate(binary_case["ids"]) if k not in binary_case["failed"]]
+    y, probs = np.asarray(binary_case["y"])[keep], np.asarray(binary_case["probs"])[keep]
+    assert m["auc"]["value"] == pytest.approx(roc_auc_score(y == 0, probs[:, 0]), abs=1e-6)
+    at, at_default = m["at_threshold"], d["at_threshold"]
+    assert at["sensitivity"]["value"] == pytest.approx(at_default["specificity"]["value"])
+    assert at["ppv"]["value"] == pytest.approx(at_default["npv"]["value"])
+    assert m["prevalence"] == pytest.approx(1 - d["prevalence"])
+    report_md = (folder / "s" / "report.md").read_text()
+    assert "| Positive class (score) | benign (P(benign)) |" in report_md
+
+
+def test_positive_class_not_in_the_predictions_is_refused(binary_case) -> None:
+    folder = binary_case["dir"]
+    with pytest.raises(ConfigError, match=r"test\.csv: positive class 'cyst' is not one of"):
+        evaluate(folder / "test.csv", folder / "test_labels.csv", folder / "o", positive_class="cyst", **FAST)
+    assert not (folder / "o" / "report.json").exists()
