@@ -19,7 +19,6 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
 from pydicom.errors import BytesLengthException
-from pydicom.pixels.utils import _get_jpg_parameters
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from medms.errors import (
@@ -36,6 +35,7 @@ __all__ = [
     "check_stream_sizes",
     "decode_frames",
     "invert_monochrome1",
+    "jpeg_frame_size",
     "to_modality",
 ]
 
@@ -201,8 +201,55 @@ def _stream_size(frame: bytes, ts: UID) -> tuple[int, int, int] | None:
         tiles = -(-(x - tx0) // tx) * -(-(y - ty0) // ty)
         return y - y0, x - x0, tiles
     if "JPEG" in ts.name:
-        info = _get_jpg_parameters(frame)
-        return (info["height"], info["width"], 1) if "height" in info else None
+        size = jpeg_frame_size(frame)
+        return None if size is None else (*size, 1)
+    return None
+
+
+#: Start-of-frame markers of ITU-T T.81 (JPEG: SOF0–3, 5–7, 9–11, 13–15) and T.87 (JPEG-LS: SOF55).
+_SOF_MARKERS = frozenset(
+    {*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0), 0xF7}
+)
+#: Markers without a length field: TEM, RST0–7, SOI, EOI.
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xDA)})
+
+
+def jpeg_frame_size(frame: bytes) -> tuple[int, int] | None:
+    """``(rows, columns)`` from the start-of-frame segment of a JPEG or JPEG-LS codestream, read from the
+    marker segments before the first scan; None when there is none or the height is deferred (DNL, Y = 0).
+
+    Example:
+        >>> jpeg_frame_size(bytes.fromhex("ffd8 ffc0 000b 08 0200 0300 01 011100 ffda"))
+        (512, 768)
+    """
+    if frame[:2] != b"\xff\xd8":
+        return None
+    at, end = 2, len(frame)
+    while at + 1 < end:
+        if frame[at] != 0xFF:  # extraneous bytes: skip to the next marker, as libjpeg does
+            at = frame.find(b"\xff", at)
+            if at < 0:
+                return None
+            continue
+        marker = frame[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in _STANDALONE:
+            at += 2
+            continue
+        if marker == 0xDA or at + 4 > end:  # start of scan without a frame header, or truncated
+            return None
+        length = int.from_bytes(frame[at + 2 : at + 4], "big")
+        if marker in _SOF_MARKERS:
+            if length < 8 or at + 9 > end:
+                return None
+            rows = int.from_bytes(frame[at + 5 : at + 7], "big")
+            cols = int.from_bytes(frame[at + 7 : at + 9], "big")
+            return None if rows == 0 else (rows, cols)
+        if length < 2:
+            return None
+        at += 2 + length
     return None
 
 

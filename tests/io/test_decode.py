@@ -84,3 +84,37 @@ def test_ybr_full_422_becomes_rgb_like_simpleitk(pydicom_test_files):
     path = pydicom_test_files / "SC_ybr_full_422_uncompressed.dcm"
     ref = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))[0]
     np.testing.assert_array_equal(read_series(path).array, ref.transpose(1, 0, 2))
+
+
+def test_jpeg_frame_size_reads_every_shipped_jpeg_and_jpeg_ls_file(sample_data):
+    from pydicom.encaps import generate_frames
+
+    from medms.io.pixels import jpeg_frame_size
+
+    seen = set()
+    for path in sorted((sample_data / "dicom").rglob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        ts = ds.file_meta.TransferSyntaxUID
+        if not ts.is_compressed or "JPEG" not in ts.name or "2000" in ts.name:
+            continue
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        for frame in generate_frames(ds.PixelData, number_of_frames=frames):
+            assert jpeg_frame_size(frame) == (ds.Rows, ds.Columns), path.name
+        seen.add(ts.name.split()[0])
+    assert {"JPEG", "JPEG-LS"} <= seen
+
+
+def test_jpeg_frame_size_on_hand_made_marker_streams():
+    from medms.io.pixels import jpeg_frame_size
+
+    sof = bytes.fromhex("ffc0 000b 08 0100 0280 01 011100")  # 256 rows x 640 columns
+    app = bytes.fromhex("ffe0 0006 4a46 4946")
+    assert jpeg_frame_size(b"\xff\xd8" + app + sof + b"\xff\xda") == (256, 640)
+    assert jpeg_frame_size(b"\xff\xd8\xff\xff" + app + b"\x00\x13" + sof) == (256, 640)  # fill + stray bytes
+    ls = bytes.fromhex("fff7 000b 10 0200 0100 01 011100")  # JPEG-LS SOF55
+    assert jpeg_frame_size(b"\xff\xd8" + ls) == (512, 256)
+    deferred = bytes.fromhex("ffc0 000b 08 0000 0280 01 011100")  # height given later by DNL
+    assert jpeg_frame_size(b"\xff\xd8" + deferred) is None
+    assert jpeg_frame_size(b"\xff\xd8" + app + b"\xff\xda\x00\x08") is None  # a scan before any frame header
+    assert jpeg_frame_size(b"\xff\xd8" + sof[:6]) is None  # truncated
+    assert jpeg_frame_size(b"\x00\x00" + sof) is None  # no SOI
