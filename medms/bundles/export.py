@@ -144,7 +144,7 @@ _NO_METRICS = (
 )
 
 
-def _metrics_markdown(metrics: dict[str, Any]) -> str:
+def _metrics_markdown(metrics: dict[str, Any], weights_sha256: str | None) -> str:
     """The measured ``eval_metrics`` as a Markdown table (estimate, 95% CI, method), or a note that none exist."""
     names = {"auc": "ROC AUC", "ppv": "PPV", "npv": "NPV"}
     rows = [
@@ -158,17 +158,21 @@ def _metrics_markdown(metrics: dict[str, Any]) -> str:
     for name, v in rows:
         ci = "—" if v["low"] is None else f"{v['low']:.3f}–{v['high']:.3f}"
         lines.append(f"| {name} | {v['value']:.3f} | {ci} | {v.get('method', '')} |")
+    whose = (
+        "These numbers belong to the weights whose sha256 `models/README.md` lists"
+        if weights_sha256
+        else "The weights these numbers come from are not recommended, so no hash is recorded"
+    )
     how = (
-        f"n = {metrics.get('test_n')}; {metrics.get('source', '')}. These numbers belong to the weights whose "
-        "sha256 `models/README.md` lists; weights you train yourself get their own hash and metrics (the train "
-        "config records both in `configs/metadata.json`)."
+        f"n = {metrics.get('test_n')}; {metrics.get('source', '')}. {whose}; weights you train yourself get "
+        "their own hash and metrics (the train config records both in `configs/metadata.json`)."
     )
     return "\n".join(lines) + "\n\n" + how
 
 
 def bundle_readme(spec: BundleSpec, *, how_to_train: str = "") -> str:
     """``docs/README.md`` of a bundle: what it is, how to run it, measured metrics, intended use."""
-    measured = _metrics_markdown(spec.eval_metrics)
+    measured = _metrics_markdown(spec.eval_metrics, spec.weights_sha256)
     shape = "×".join(str(s) for s in spec.spatial_shape)
     return f"""# {spec.name}
 
