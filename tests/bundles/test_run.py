@@ -232,19 +232,25 @@ def test_3d_inference_config_on_ct_series(bundle3d, tmp_path):
     assert list(rows[0]) == ["id", "source", "prob_no_lesion", "prob_lesion", "predicted", "status", "error"]
 
 
-@pytest.mark.parametrize("config", ["inference.json", "evaluate.json"])
-def test_configs_have_monai_inference_workflow_properties(trained_bundle2d, scans2d, config, tmp_path):
+def _infer_workflow(bundle, config, input_dir, output_dir):
+    """MONAI's ``ConfigWorkflow`` on a bundle config, as an inference workflow, initialised."""
     from monai.bundle import ConfigWorkflow
 
     workflow = ConfigWorkflow(
-        config_file=str(trained_bundle2d / "configs" / config),
+        config_file=str(bundle / "configs" / config),
         workflow_type="infer",
-        bundle_root=str(trained_bundle2d),
-        input_dir=str(scans2d[0]),
-        output_dir=str(tmp_path),
+        bundle_root=str(bundle),
+        input_dir=str(input_dir),
+        output_dir=str(output_dir),
         num_workers=0,
     )
     workflow.initialize()
+    return workflow
+
+
+@pytest.mark.parametrize("config", ["inference.json", "evaluate.json"])
+def test_configs_have_monai_inference_workflow_properties(trained_bundle2d, scans2d, config, tmp_path):
+    workflow = _infer_workflow(trained_bundle2d, config, scans2d[0], tmp_path)
     assert workflow.check_properties() == []
     dataset = workflow.dataset
     assert len(dataset) == 6
@@ -254,17 +260,7 @@ def test_configs_have_monai_inference_workflow_properties(trained_bundle2d, scan
 
 
 def test_config_workflow_run_in_python_equals_the_api(trained_bundle2d, scans2d, api_rows, tmp_path):
-    from monai.bundle import ConfigWorkflow
-
-    workflow = ConfigWorkflow(
-        config_file=str(trained_bundle2d / "configs" / "inference.json"),
-        workflow_type="infer",
-        bundle_root=str(trained_bundle2d),
-        input_dir=str(scans2d[0]),
-        output_dir=str(tmp_path),
-        num_workers=0,
-    )
-    workflow.initialize()
+    workflow = _infer_workflow(trained_bundle2d, "inference.json", scans2d[0], tmp_path)
     workflow.run()
     assert _rows(tmp_path / "predictions.csv") == api_rows
     # the workflow's own network_def holds the bundle's weights after the run
@@ -274,18 +270,9 @@ def test_config_workflow_run_in_python_equals_the_api(trained_bundle2d, scans2d,
 
 
 def test_dataset_of_a_missing_folder_is_a_typed_error(trained_bundle2d, tmp_path):
-    from monai.bundle import ConfigWorkflow
-
     from medms.errors import SeriesSelectionError
 
-    workflow = ConfigWorkflow(
-        config_file=str(trained_bundle2d / "configs" / "inference.json"),
-        workflow_type="infer",
-        bundle_root=str(trained_bundle2d),
-        input_dir=str(tmp_path / "nowhere"),
-        output_dir=str(tmp_path / "out"),
-    )
-    workflow.initialize()
+    workflow = _infer_workflow(trained_bundle2d, "inference.json", tmp_path / "nowhere", tmp_path / "out")
     assert workflow.check_properties() == []  # checking the workflow reads no data
     with pytest.raises(RuntimeError) as info:  # MONAI wraps errors raised inside config expressions
         workflow.run()
