@@ -17,7 +17,7 @@ from typing import Any
 
 from medms.errors import CheckpointError, ConfigError, MedmsError
 
-#: The vendored upstream schema file (a byte copy of MONAI's, see docs/bundles.md).
+#: The vendored upstream schema file (MONAI's own meta_schema_20240725.json, see docs/bundles.md).
 SCHEMA_FILE = "meta_schema_20240725.json"
 
 __all__ = ["SCHEMA_FILE", "BundleInfo", "is_bundle", "load_schema", "validate_metadata", "verify_bundle"]
