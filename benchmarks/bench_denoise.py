@@ -18,15 +18,13 @@ import argparse
 import importlib.util
 import itertools
 import math
-import os
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _header import run_header
 
 ROOT = Path(__file__).resolve().parents[1]
 PYDICOM_DATA = ROOT / "sample_data" / "dicom" / "pydicom-data"
@@ -231,14 +229,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    header = [
-        f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-        f"torch {torch.__version__}"
-        + (f", GPU {torch.cuda.get_device_name()}" if args.device == "cuda" else ""),
-        f"Command: `python {' '.join(sys.argv)}`; load average at start {os.getloadavg()[0]:.1f} "
-        "(other jobs share the machine when it is above the core count)",
-        "",
-    ]
+    header = run_header(args.device)
     if args.device == "cuda":
         body = device_timing_table("cuda", args.repeats)
     else:

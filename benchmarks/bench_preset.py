@@ -17,16 +17,14 @@
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _header import run_header
 from monai.transforms import (
     Compose,
     CropForegroundd,
@@ -163,14 +161,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    header = [
-        f"Machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-        f"torch {torch.__version__}"
-        + (f", GPU {torch.cuda.get_device_name()}" if args.device == "cuda" else ""),
-        f"Command: `python {' '.join(sys.argv)}`; load average at start {os.getloadavg()[0]:.1f} "
-        "(other jobs share the machine when it is above the core count)",
-        "",
-    ]
+    header = run_header(args.device)
     body = ct_section(tuple(args.shape), args.repeats, args.device)
     if not args.skip_medmnist:
         body += medmnist_section(max(args.repeats, 5))

@@ -124,7 +124,7 @@ class SeriesDataset(Dataset):
             self._items, self.skipped = discover(self.inputs)
             self.data = [
                 {
-                    "image": list(it.image) if isinstance(it.image, tuple) else it.image,
+                    "image": it.loader_input(),
                     "id": it.id,
                     "source": it.source,
                 }
@@ -184,11 +184,11 @@ class BundlePredictor:
     def run(self):
         """Predict every series of the dataset; returns the :class:`medms.engine.predict.PredictSummary`."""
         from medms.bundles.verify import verify_bundle
-        from medms.engine.checkpoint import load_checkpoint, load_state
+        from medms.engine.checkpoint import load_state
         from medms.engine.predict import predict_items
 
-        info = verify_bundle(self.bundle_root)  # files, metadata, sha256, shapes: before any data is read
-        ckpt = load_checkpoint(info.weights, expected_sha256=info.sha256)
+        # files, metadata, sha256, shapes: before any data is read; the checkpoint it loaded is reused
+        ckpt = verify_bundle(self.bundle_root).checkpoint
         load_state(self.network, ckpt)
         items = self.dataset.items
         return predict_items(

@@ -198,7 +198,10 @@ def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
             "report_dir": "$@output_dir + '/report'",
             "n_bootstrap": 2000,
             "seed": 0,
-            "positive_class": spec.positive_class or spec.class_names[-1],
+            # the report's positive class (binary tasks only)
+            "positive_class": (spec.positive_class or spec.class_names[-1])
+            if len(spec.class_names) == 2
+            else None,
             "report": {
                 "_target_": "medms.report.evaluate",
                 "_mode_": "callable",
@@ -208,7 +211,7 @@ def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
                 "overwrite": True,
                 "n_bootstrap": "@n_bootstrap",
                 "seed": "@seed",
-                "positive_class": "@positive_class" if len(spec.class_names) == 2 else None,
+                "positive_class": "@positive_class",
             },
             "run": ["$print(@evaluator.run().format())", "$print(@report().summary())"],
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,14 @@ WEIGHTS = "models/model.pt"
 
 @dataclass(frozen=True)
 class BundleInfo:
-    """A verified bundle: its folder, metadata, weights file and their sha256."""
+    """A verified bundle: its folder, metadata, weights file, their sha256 and the loaded checkpoint (``None``
+    when the weights were not checked)."""
 
     root: Path
     metadata: dict[str, Any]
     weights: Path
     sha256: str
+    checkpoint: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 def is_bundle(path: str | os.PathLike[str]) -> bool:
@@ -129,7 +131,7 @@ def verify_bundle(path: str | os.PathLike[str], *, check_weights: bool = True) -
     ckpt = load_checkpoint(weights, expected_sha256=expected)  # CheckpointError on a mismatch
     _check_checkpoint_agrees(ckpt, section, meta, weights)
     _check_net_in_out(build_model(ckpt), meta, weights)
-    return BundleInfo(root, meta, weights, ckpt["sha256"])
+    return BundleInfo(root, meta, weights, ckpt["sha256"], ckpt)
 
 
 def _check_config_agrees(config_path: Path, section: dict[str, Any]) -> None:

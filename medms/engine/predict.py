@@ -113,7 +113,7 @@ def predict(
     transform = get_preset(
         ckpt["preprocessing"]["preset"], **{**ckpt["preprocessing"]["options"], "augment": False}
     )
-    return predict_items(
+    summary = predict_items(
         net,
         ckpt,
         items,
@@ -127,8 +127,11 @@ def predict(
         tta_flip=tta_flip,
         device=device,
         progress=progress,
-        started=started,
     )
+    summary.seconds_total = (
+        time.perf_counter() - started
+    )  # with loading the checkpoint and finding the series
+    return summary
 
 
 def _check_output(out: Path, *, resume: bool, overwrite: bool) -> None:
@@ -154,14 +157,13 @@ def predict_items(
     device: str = "auto",
     progress: bool = True,
     inferer: Callable[..., torch.Tensor] | None = None,
-    started: float | None = None,
 ) -> PredictSummary:
     """The prediction loop of :func:`predict` with the parts given: a network holding its weights, the loaded
     checkpoint ``ckpt`` (class names, temperature, model card), discovered ``items`` and a preprocessing
     ``transform`` (its first step loads ``{"image": path}``). A bundle's inference workflow calls this with its
     own ``network_def``, ``dataset`` and ``inferer``.
     """
-    started = time.perf_counter() if started is None else started
+    started = time.perf_counter()
     out = Path(output)
     _check_output(out, resume=resume, overwrite=overwrite)
     dev = resolve_device(device)
@@ -249,7 +251,7 @@ class _SafeDataset(Dataset):
         }
         try:
             t0 = time.perf_counter()
-            data = self.load({"image": list(item.image) if isinstance(item.image, tuple) else item.image})
+            data = self.load({"image": item.loader_input()})
             t1 = time.perf_counter()
             for step in self.rest:
                 data = step(data)

@@ -34,6 +34,10 @@ class WorkItem:
     source: str
     image: str | tuple[str, ...]  # a file path, or the files of one DICOM series
 
+    def loader_input(self) -> str | list[str]:
+        """What ``LoadSeriesd`` takes for this item: the path, or the list of the series' files."""
+        return list(self.image) if isinstance(self.image, tuple) else self.image
+
 
 def discover(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[WorkItem], list[tuple[str, str]]]:
     """Expand the user's inputs into work items; return ``(items, skipped)`` (skipped: path, reason).
