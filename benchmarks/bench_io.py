@@ -91,7 +91,7 @@ def _peak_memory(method: str, folder: Path) -> int:
 
 def _write_scan_files(folder: Path, n: int) -> None:
     """``n`` small single-slice CT files (16x16) in 100 series: header scanning does not depend on image size."""
-    from medms.sample_data import write_ct_phantom
+    from medms.synthetic import write_ct_phantom
 
     per_series = max(n // 100, 1)
     for s in range(0, n, per_series):
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         _peak_memory_child(args.memory_child[0], Path(args.memory_child[1]))
         return 0
 
-    from medms.sample_data import write_ct_phantom
+    from medms.synthetic import write_ct_phantom
 
     with tempfile.TemporaryDirectory(prefix="medms-bench-") as tmp:
         root = Path(tmp)

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 import torch
-
 from medms.engine.checkpoint import save_checkpoint
+
 from medms.networks import build_network
 from medms.testing.messy import FAILED_CASES, OK_CASES, SKIPPED_CASES, write_messy_tree
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from medms.engine.checkpoint import save_checkpoint
 
 from medms.engine import predict
-from medms.engine.checkpoint import save_checkpoint
 from medms.networks import build_network
-from medms.sample_data import write_ct_phantom, write_image_dicom
+from medms.synthetic import write_ct_phantom, write_image_dicom
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,7 +37,7 @@ from monai.transforms import (
     Spacingd,
 )
 
-from medms.sample_data import write_ct_phantom
+from medms.synthetic import write_ct_phantom
 from medms.transforms import LoadSeriesd
 from medms.transforms.presets import RAS_LABELS, ct_volume, medmnist
 

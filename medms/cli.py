@@ -65,7 +65,9 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="classify DICOM series / NIfTI files into a predictions CSV")
-    p.add_argument("--model", required=True, help="checkpoint file or medms train run folder")
+    p.add_argument(
+        "--model", required=True, help="checkpoint file, medms train run folder or MONAI bundle folder"
+    )
     p.add_argument(
         "--input",
         required=True,
@@ -84,10 +86,16 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
+    from medms.bundles import is_bundle, open_bundle
     from medms.engine import predict
 
+    network = None
+    model = args.model
+    if is_bundle(model):  # verified, read and hashed once; its network is used as built
+        info = open_bundle(model)
+        model, network = info.checkpoint, info.model
     summary = predict(
-        args.model,
+        model,
         args.input,
         args.output,
         resume=args.resume,
@@ -97,6 +105,7 @@ def _run_predict(args: argparse.Namespace) -> int:
         tta_flip=args.tta,
         device=args.device,
         progress=not args.no_progress,
+        network=network,
     )
     print(summary.format())
     return 0
@@ -121,7 +130,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from medms.engine import run_demo
+    from medms.demo import run_demo
 
     result = run_demo(
         args.output,

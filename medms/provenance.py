@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from medms import __version__
+from medms.atomic import write_json_atomic
 
-__all__ = ["environment", "write_json_atomic", "write_run_manifest"]
+__all__ = ["environment", "write_run_manifest"]
 
 _PACKAGES = (
     "monai",
@@ -60,18 +60,6 @@ def write_run_manifest(folder: str | os.PathLike[str], **entries: Any) -> Path:
     path = Path(folder) / "run_manifest.json"
     write_json_atomic(path, manifest)
     return path
-
-
-def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
-    """Write JSON through a temporary file and an atomic rename (never a half-written file)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=False, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _git_commit() -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from medms.sample_data import write_ct_phantom
+from medms.synthetic import write_ct_phantom
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = ROOT / "sample_data"

@@ -5,14 +5,22 @@ A medms bundle is a MONAI bundle (``configs/metadata.json``, ``configs/{train,in
 components by ``_target_`` and whose weights are a medms checkpoint with its sha256 in the metadata.
 
 Example:
-    >>> from medms.bundles import export_bundle, is_bundle, verify_bundle
+    >>> from medms.bundles import export_bundle, is_bundle, open_bundle
     >>> is_bundle("pipelines/breastmnist_msresnet50")  # doctest: +SKIP
     True
 """
 
 from medms.bundles.export import export_bundle, install_weights
 from medms.bundles.layout import REQUIRED_FILES, BundleSpec, write_bundle
-from medms.bundles.verify import BundleInfo, is_bundle, load_schema, validate_metadata, verify_bundle
+from medms.bundles.verify import (
+    BundleInfo,
+    is_bundle,
+    load_schema,
+    open_bundle,
+    open_model,
+    validate_metadata,
+    verify_bundle,
+)
 
 __all__ = [
     "REQUIRED_FILES",
@@ -22,6 +30,8 @@ __all__ = [
     "install_weights",
     "is_bundle",
     "load_schema",
+    "open_bundle",
+    "open_model",
     "validate_metadata",
     "verify_bundle",
     "write_bundle",

@@ -14,22 +14,49 @@ Example:
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from monai.data import Dataset
 from monai.transforms import Compose, apply_transform
 from torch import nn
 
+from medms.config import TrainConfig
+from medms.errors import MedmsError
+
 __all__ = [
     "BundlePredictor",
     "SeriesDataset",
+    "make_train_config",
     "network",
     "preprocessing",
-    "train_config",
+    "run_and_report",
     "train_into_bundle",
 ]
+
+
+def _fail(err: MedmsError) -> NoReturn:
+    """Under ``python -m monai.bundle``: one line on stderr and exit status 2 — what the medms command line does —
+    instead of MONAI's traceback. Called from Python (``ConfigWorkflow.run()``): the error is raised as it is."""
+    if not _from_bundle_cli():
+        raise err
+    print(f"medms bundle: error: {err}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _from_bundle_cli() -> bool:
+    parts = Path(sys.argv[0] if sys.argv else "").parts
+    return parts[-3:] == ("monai", "bundle", "__main__.py")
+
+
+def run_and_report(step: Callable[[], Any]) -> None:
+    """Run a bundle step (``trainer``), print its one-line summary, and turn a medms error into one line."""
+    try:
+        print(step())
+    except MedmsError as err:
+        _fail(err)
 
 
 def network(name: str, options: dict[str, Any] | None = None) -> nn.Module:
@@ -51,7 +78,7 @@ def preprocessing(preset: str, options: dict[str, Any] | None = None, *, augment
     return get_preset(preset, **{**dict(options or {}), "augment": augment})
 
 
-def train_config(
+def make_train_config(
     *,
     data: dict[str, Any],
     preset: str,
@@ -61,14 +88,19 @@ def train_config(
     class_names: list[str] | None,
     train: dict[str, Any],
     limit: int | None = None,
-):
-    """A validated :class:`medms.engine.TrainConfig` from a bundle's train.json values."""
-    from medms.engine.config import TrainConfig
-
+    bundle_root: str | os.PathLike[str] | None = None,
+) -> TrainConfig:
+    """A validated :class:`medms.config.TrainConfig` from a bundle's train.json values; relative data paths
+    resolve against ``bundle_root`` (a copied bundle still finds its data)."""
     raw_data = {**data, "class_names": class_names}
     if limit is not None:
         raw_data["limit"] = int(limit)
-    cfg = TrainConfig.from_dict(
+    if bundle_root is not None:
+        for key in ("npz", "manifest"):
+            value = raw_data.get(key)
+            if value is not None and not Path(value).is_absolute():
+                raw_data[key] = str(Path(bundle_root) / value)
+    return TrainConfig.from_dict(
         {
             "data": raw_data,
             "preprocessing": {"preset": preset, "options": dict(preset_options)},
@@ -77,13 +109,14 @@ def train_config(
         },
         source="configs/train.json",
     )
-    cfg.check_files(source="configs/train.json")
-    return cfg
 
 
-def train_into_bundle(config, run_dir: str | os.PathLike[str], bundle_root: str | os.PathLike[str]) -> str:
+def train_into_bundle(
+    config: TrainConfig, run_dir: str | os.PathLike[str], bundle_root: str | os.PathLike[str]
+) -> str:
     """Train with :func:`medms.engine.train` into ``run_dir`` and install the best weights as the bundle's
-    ``models/model.pt`` (sha256 and measured test metrics recorded in ``configs/metadata.json``).
+    ``models/model.pt`` (its sha256 recorded in ``configs/metadata.json``; the measured test metrics stay in the
+    run folder, ``run_dir/metrics.json``).
 
     Returns a one-line summary.
     """
@@ -116,10 +149,10 @@ class SeriesDataset(Dataset):
 
     @property
     def items(self) -> list[Any]:
-        """The discovered :class:`medms.engine.sources.WorkItem` list (raises ``SeriesSelectionError`` when the
+        """The discovered :class:`medms.io.WorkItem` list (raises ``SeriesSelectionError`` when the
         inputs are missing or hold nothing to classify)."""
         if self._items is None:
-            from medms.engine.sources import discover
+            from medms.io.discover import discover
 
             self._items, self.skipped = discover(self.inputs)
             self.data = [
@@ -171,7 +204,7 @@ class BundlePredictor:
     ) -> None:
         self.bundle_root, self.network, self.dataset = Path(bundle_root), network, dataset
         self.output, self.inferer = Path(output), inferer
-        self.options = {
+        self.options: dict[str, Any] = {
             "batch_size": int(batch_size),
             "num_workers": int(num_workers),
             "device": device,
@@ -181,14 +214,14 @@ class BundlePredictor:
             "progress": bool(progress),
         }
 
-    def run(self):
-        """Predict every series of the dataset; returns the :class:`medms.engine.predict.PredictSummary`."""
-        from medms.bundles.verify import verify_bundle
-        from medms.engine.checkpoint import load_state
-        from medms.engine.predict import predict_items
+    def run(self) -> Any:
+        """Predict every series of the dataset; returns the :class:`medms.engine.PredictSummary`."""
+        from medms.bundles.verify import open_bundle
+        from medms.checkpoint import load_state
+        from medms.engine import predict_items
 
         # files, metadata, sha256, shapes: before any data is read; the checkpoint it loaded is reused
-        ckpt = verify_bundle(self.bundle_root).checkpoint
+        ckpt = open_bundle(self.bundle_root).checkpoint
         load_state(self.network, ckpt)
         items = self.dataset.items
         return predict_items(
@@ -201,3 +234,14 @@ class BundlePredictor:
             inferer=self.inferer,
             **self.options,
         )
+
+    def main(self, report: Callable[[], Any] | None = None) -> None:
+        """What the bundle's ``run`` does: :meth:`run`, then ``report()`` if given (the evaluate workflow),
+        printing their summaries; a medms error (e.g. ``models/model.pt`` missing) is one line and exit status 2.
+        """
+        try:
+            print(self.run().format())
+            if report is not None:
+                print(report().summary())
+        except MedmsError as err:
+            _fail(err)

@@ -8,25 +8,32 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from medms.bundles.layout import BundleSpec, write_bundle
+from medms.atomic import copy_file_atomic, write_text_atomic
+from medms.bundles.layout import BundleSpec, write_bundle, write_json_file
 from medms.bundles.verify import verify_bundle
+from medms.checkpoint import Checkpoint
+from medms.engine import open_checkpoint
 from medms.errors import CheckpointError, ConfigError, OutputError
+from medms.transforms.presets import preset_record
 
 __all__ = ["bundle_readme", "export_bundle", "install_weights", "models_readme"]
 
+log = logging.getLogger("medms.bundles.export")
 
-def _best(run_dir: Path) -> Path:
-    from medms.engine.predict import resolve_checkpoint
 
+def _best(run_dir: Path) -> Checkpoint:
     if run_dir.is_dir() and not (run_dir / "best.pt").is_file():
         raise CheckpointError("not a medms train run folder: best.pt is missing", path=run_dir)
-    return resolve_checkpoint(run_dir)
+    return open_checkpoint(run_dir)
 
 
 def _measured_metrics(run_dir: Path) -> dict[str, Any]:
@@ -36,40 +43,37 @@ def _measured_metrics(run_dir: Path) -> dict[str, Any]:
     data = json.loads(path.read_text(encoding="utf-8"))
     test = data.get("test") or {}
     out: dict[str, Any] = {"source": f"medms train test split, best epoch {data.get('best_epoch')}"}
-    if "auc" in test:
-        out["test_auc"] = test["auc"]
-    if "accuracy" in test:
-        out["test_accuracy"] = test["accuracy"]
-    if "n" in test:
-        out["test_n"] = test["n"]
+    for key in ("auc", "accuracy", "n"):
+        if key in test:
+            out[f"test_{key}"] = test[key]
     return out
 
 
 def install_weights(run_dir: str | os.PathLike[str], bundle_root: str | os.PathLike[str]) -> str:
-    """Copy a run's ``best.pt`` to ``bundle_root/models/model.pt``; record its sha256 (and the run's measured
-    test metrics) in ``configs/metadata.json``; return the sha256.
+    """Copy a run's ``best.pt`` to ``bundle_root/models/model.pt`` and record its sha256 in
+    ``configs/metadata.json``; return the sha256.
+
+    The run's measured test metrics stay in the run folder (``metrics.json``); metrics the metadata recorded for
+    other weights are removed, since they no longer describe ``models/model.pt``.
 
     Raises:
         CheckpointError: the run's checkpoint is missing, tampered with, or differs from the bundle's spec.
     """
-    from medms.engine.checkpoint import load_checkpoint
-
     run, root = Path(run_dir), Path(bundle_root)
-    ckpt = load_checkpoint(_best(run))
+    ckpt = _best(run)
     meta_path = root / "configs" / "metadata.json"
     meta = verify_bundle(root, check_weights=False).metadata
     (root / "models").mkdir(exist_ok=True)
-    target = root / "models" / "model.pt"
-    tmp = target.with_name("model.pt.tmp")
-    shutil.copyfile(ckpt["path"], tmp)
-    os.replace(tmp, target)
-    meta["medms"]["weights_sha256"] = ckpt["sha256"]
-    metrics = _measured_metrics(run)
-    if metrics:
-        meta["eval_metrics"] = metrics
-    meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    copy_file_atomic(ckpt.path, root / "models" / "model.pt", what="bundle weights")
+    if meta["medms"].get("weights_sha256") != ckpt.sha256 and meta.get("eval_metrics"):
+        log.info(
+            "metadata eval_metrics described other weights; removed (this run's: %s)", run / "metrics.json"
+        )
+        meta["eval_metrics"] = {}
+    meta["medms"]["weights_sha256"] = ckpt.sha256
+    write_json_file(meta_path, meta)
     verify_bundle(root)  # the installed weights must fit the bundle (classes, preset, shapes)
-    return ckpt["sha256"]
+    return ckpt.sha256
 
 
 def export_bundle(
@@ -84,57 +88,77 @@ def export_bundle(
     ``models/model.pt`` with its sha256 in the metadata. The bundle then runs with ``python -m monai.bundle``
     and with ``medms predict --model OUTPUT``.
 
+    The bundle is written into a new folder beside ``output`` and verified, then swapped in: an existing bundle
+    (with ``overwrite``) is replaced whole, never mixed with stale files.
+
     Raises:
         CheckpointError: the run has no readable checkpoint.
-        OutputError: ``output`` exists and is not empty, without ``overwrite``.
+        OutputError: ``output`` exists and is not empty, without ``overwrite``; or ``output`` holds the run.
     """
     run, out = Path(run_dir), Path(output)
-    from medms.engine.checkpoint import load_checkpoint
+    ckpt = _best(run)
+    _check_export_target(run, out, overwrite=overwrite)
+    spec = _export_spec(ckpt, run, name=name, modality=modality)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(staging, 0o777 & ~mask)  # mkdtemp makes a private folder; a bundle is an ordinary one
+    try:
+        write_bundle(spec, staging, readme=bundle_readme(spec))
+        write_text_atomic(staging / "models" / "README.md", models_readme(spec), what="bundle file")
+        copy_file_atomic(ckpt.path, staging / "models" / "model.pt", what="bundle weights")
+        verify_bundle(staging)
+        _swap_in(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
 
-    ckpt = load_checkpoint(_best(run))
+
+def _check_export_target(run: Path, out: Path, *, overwrite: bool) -> None:
+    resolved_out, resolved_run = out.resolve(), run.resolve()
+    if resolved_out == resolved_run or resolved_out in resolved_run.parents:
+        raise OutputError(
+            "the bundle folder would replace the run it is exported from; choose another one", path=out
+        )
+    if out.exists() and not out.is_dir():
+        raise OutputError("the bundle output must be a folder, not a file", path=out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputError("the bundle folder is not empty; pass --overwrite or choose another one", path=out)
-    config = ckpt.get("config") or {}
-    data = {k: v for k, v in (config.get("data") or {}).items() if k in ("npz", "manifest", "group_column")}
-    if not data:
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace ``out`` by the finished ``staging`` folder (two renames; the old folder is removed last)."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staging, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _export_spec(ckpt: Checkpoint, run: Path, *, name: str | None, modality: str | None) -> BundleSpec:
+    spec = ckpt.spec
+    if spec.config is None:
         raise ConfigError(
-            "the checkpoint carries no training data section; cannot write train.json", path=run
+            "the checkpoint carries no training configuration; cannot write train.json", path=run
         )
-    options = dict(ckpt["model"]["options"])
-    nd = int(options.get("spatial_dims", 2))
-    preset = ckpt["preprocessing"]["preset"]
-    modality = modality or (
-        "CT" if preset == "ct_volume" else "US" if preset in ("ultrasound", "medmnist") else "OT"
-    )
-    spec = BundleSpec(
-        name=name or f"medms {ckpt['model']['name']} ({nd}D, {preset})",
-        task=f"{nd}D classification of {modality} images into {', '.join(ckpt['class_names'])}",
-        description=f"{ckpt['model']['name']} trained with medms; exported from a medms train run.",
+    data = dataclasses.replace(spec.config.data, class_names=list(spec.class_names), limit=None)
+    config = dataclasses.replace(spec.config, data=data, model=spec.model, preprocessing=spec.preprocessing)
+    nd = int(spec.model.options.get("spatial_dims", 2))
+    preset = spec.preprocessing.preset
+    modality = modality or preset_record(preset).modalities[0]
+    return BundleSpec(
+        name=name or f"medms {spec.model.name} ({nd}D, {preset})",
+        task=f"{nd}D classification of {modality} images into {', '.join(spec.class_names)}",
+        description=f"{spec.model.name} trained with medms; exported from a medms train run.",
+        config=config,
         modality=modality,
-        preset=preset,
-        preset_options=dict(ckpt["preprocessing"]["options"]),
-        network=ckpt["model"]["name"],
-        network_options=options,
-        class_names=list(ckpt["class_names"]),
-        data=data,
-        train={
-            k: (config.get("train") or {}).get(k, d)
-            for k, d in (
-                ("epochs", 30),
-                ("batch_size", 64),
-                ("num_workers", 2),
-                ("seed", 0),
-                ("device", "auto"),
-            )
-        },
-        weights_sha256=ckpt["sha256"],
+        weights_sha256=ckpt.sha256,
         eval_metrics=_measured_metrics(run),
     )
-    write_bundle(spec, out, readme=bundle_readme(spec))
-    (out / "models" / "README.md").write_text(models_readme(spec), encoding="utf-8")
-    shutil.copyfile(ckpt["path"], out / "models" / "model.pt")
-    verify_bundle(out)
-    return out
 
 
 _NO_METRICS = (
@@ -179,7 +203,7 @@ def bundle_readme(spec: BundleSpec, *, how_to_train: str = "") -> str:
 {spec.description}
 
 - Task: {spec.task}. Classes: {", ".join(spec.class_names)}.
-- Input: one {spec.modality} series (DICOM folder/file or NIfTI), preprocessed by the medms preset
+- Input: one {spec.input_modality} series (DICOM folder/file or NIfTI), preprocessed by the medms preset
   `{spec.preset}` with options `{json.dumps(spec.preset_options)}` → a {shape} float32 tensor.
 - Network: `{spec.network}` (`network_def`), options `{json.dumps(spec.network_options)}`; outputs logits.
 - **Intended use: research only — not a medical device, not for diagnostic use.**
@@ -217,7 +241,7 @@ def models_readme(spec: BundleSpec) -> str:
 
 | file | sha256 | what |
 |---|---|---|
-| `model.pt` | `{sha}` | medms checkpoint of `{spec.network}` (weights + preset + classes), loads with `torch.load(weights_only=True)` |
+| `model.pt` | `{sha}` | medms checkpoint of `{spec.network}` (weights + preset + classes), loads with `torch.load` and `weights_only=True` |
 | `model.ts` | — | optional TorchScript export (`python -m monai.bundle ckpt_export`, see docs/README.md) |
 
 The weights are not committed (a ResNet-50 is ≈ 100 MB). Produce them with either

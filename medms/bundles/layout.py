@@ -6,12 +6,13 @@ never re-lists a transform or a network: its configs name :mod:`medms.bundles.co
 preset/network name and options as plain values.
 
 Example:
-    >>> spec = BundleSpec(name="demo", task="t", description="d", modality="US",
-    ...                   preset="medmnist", preset_options={"spatial_size": 32},
-    ...                   network="multiscale_resnet50",
-    ...                   network_options={"spatial_dims": 2, "in_channels": 1, "num_classes": 2},
-    ...                   class_names=["a", "b"], data={"npz": "x.npz"})
-    >>> inference_config(spec)["network_def"]["_target_"]
+    >>> config = TrainConfig.from_dict({
+    ...     "data": {"npz": "x.npz", "class_names": ["a", "b"]},
+    ...     "preprocessing": {"preset": "medmnist", "options": {"spatial_size": 32}},
+    ...     "model": {"name": "multiscale_resnet50",
+    ...               "options": {"spatial_dims": 2, "in_channels": 1, "num_classes": 2}}})
+    >>> spec = BundleSpec(name="demo", task="t", description="d", config=config, modality="US")
+    >>> inference_workflow(spec)["network_def"]["_target_"]
     'medms.bundles.components.network'
     >>> metadata(spec)["network_data_format"]["inputs"]["image"]["spatial_shape"]
     [32, 32]
@@ -21,20 +22,25 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from medms.atomic import write_text_atomic
+from medms.config import TrainConfig
+from medms.errors import ConfigError
+from medms.transforms.presets import preset_record
 
 __all__ = [
     "CONFIG_FILES",
     "METADATA_SCHEMA_URL",
     "REQUIRED_FILES",
     "BundleSpec",
-    "evaluate_config",
-    "inference_config",
+    "evaluate_workflow",
+    "inference_workflow",
     "metadata",
-    "train_config",
+    "train_workflow",
     "write_bundle",
 ]
 
@@ -81,53 +87,74 @@ format=%(asctime)s - %(name)s - %(levelname)s - %(message)s
 
 @dataclass
 class BundleSpec:
-    """Everything that makes one bundle: the preprocessing preset, the network, the classes and the data."""
+    """Everything that makes one bundle: the training configuration (data, preset, network, loop) and the
+    bundle's description.
+
+    ``config.data`` paths may be ``$`` expressions of the bundle config (``"$str(medms.datasets.breastmnist_path())"``)
+    or paths relative to the bundle root. ``config.data.class_names`` must be set (the bundle's classes).
+    """
 
     name: str
     task: str
     description: str
-    modality: str
-    preset: str
-    preset_options: dict[str, Any]
-    network: str
-    network_options: dict[str, Any]
-    class_names: list[str]
-    data: dict[str, Any]  # medms TrainConfig "data" section (npz or manifest; paths may be "$" expressions)
+    config: TrainConfig
+    modality: str | None = None  # default: the preset's first modality
     version: str = "0.1.0"
-    train: dict[str, Any] = field(
-        default_factory=lambda: {
-            "epochs": 30,
-            "batch_size": 64,
-            "num_workers": 2,
-            "seed": 0,
-            "device": "auto",
-        }
-    )
     weights_sha256: str | None = None
     positive_class: str | None = None  # the report's positive class (binary); default the last class
     eval_metrics: dict[str, Any] = field(default_factory=dict)
     data_source: str = ""
+    #: how long configs/train.json takes with its defaults on a 2-core CPU (measured; shown when weights are missing)
+    training_time: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.config.data.class_names:
+            raise ConfigError("a bundle needs its class names: set config.data.class_names")
+
+    @property
+    def preset(self) -> str:
+        """The preprocessing preset's name."""
+        return self.config.preprocessing.preset
+
+    @property
+    def preset_options(self) -> dict[str, Any]:
+        """The preprocessing preset's options."""
+        return dict(self.config.preprocessing.options)
+
+    @property
+    def network(self) -> str:
+        """The network factory's name."""
+        return self.config.model.name
+
+    @property
+    def network_options(self) -> dict[str, Any]:
+        """The network factory's options (complete: ``spatial_dims``, ``in_channels``, ``num_classes`` …)."""
+        return dict(self.config.model.options)
+
+    @property
+    def class_names(self) -> list[str]:
+        """The output classes, in logit order."""
+        return list(self.config.data.class_names or [])
+
+    @property
+    def input_modality(self) -> str:
+        """The modality the metadata declares (the spec's, else the preset's first)."""
+        return self.modality or preset_record(self.preset).modalities[0]
 
     @property
     def spatial_shape(self) -> list[int]:
-        """The network input's spatial shape: the preset's ``spatial_size`` for the network's dimensions."""
-        nd = int(self.network_options["spatial_dims"])
-        size = self.preset_options.get("spatial_size")
-        if size is None:
-            import inspect
-
-            from medms.transforms.presets import PRESETS
-
-            size = inspect.signature(PRESETS[self.preset]).parameters["spatial_size"].default
-        return [int(size)] * nd if isinstance(size, int) else [int(s) for s in size]
+        """The network input's spatial shape (the preset record's, for the network's dimensions)."""
+        options = {"spatial_dims": int(self.network_options["spatial_dims"]), **self.preset_options}
+        return preset_record(self.preset).spatial_shape(options)
 
 
 def _common(spec: BundleSpec) -> dict[str, Any]:
     return {
         "imports": [
             "$import os",
+            "$import medms",
             "$import medms.bundles.components",
-            "$import medms.engine",
+            "$import medms.datasets",
             "$import medms.report",
         ],
         "bundle_root": ".",
@@ -151,7 +178,7 @@ def _common(spec: BundleSpec) -> dict[str, Any]:
     }
 
 
-def inference_config(spec: BundleSpec) -> dict[str, Any]:
+def inference_workflow(spec: BundleSpec) -> dict[str, Any]:
     """``configs/inference.json``: every series under ``input_dir`` → ``output_file`` (medms predictions CSV).
 
     It holds MONAI's inference-workflow ids (``bundle_root``, ``device``, ``dataset_dir``, ``dataset``,
@@ -171,7 +198,8 @@ def inference_config(spec: BundleSpec) -> dict[str, Any]:
         "output_dir": "$@bundle_root + '/eval'",
         "output_file": "$@output_dir + '/predictions.csv'",
         "batch_size": 16,
-        "overwrite": True,
+        "overwrite": False,
+        "resume": False,
         "evaluator": {
             "_target_": "medms.bundles.components.BundlePredictor",
             "bundle_root": "@bundle_root",
@@ -180,18 +208,19 @@ def inference_config(spec: BundleSpec) -> dict[str, Any]:
             "inferer": "@inferer",
             "output": "@output_file",
             "overwrite": "@overwrite",
+            "resume": "@resume",
             "batch_size": "@batch_size",
             "num_workers": "@num_workers",
             "device": "@device",
         },
         "initialize": ["$os.makedirs(@output_dir, exist_ok=True)"],
-        "run": ["$print(@evaluator.run().format())"],
+        "run": ["$@evaluator.main()"],
     }
 
 
-def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
+def evaluate_workflow(spec: BundleSpec) -> dict[str, Any]:
     """``configs/evaluate.json``: predict on ``input_dir``, then the medms report against ``labels_file``."""
-    config = inference_config(spec)
+    config = inference_workflow(spec)
     config.update(
         {
             "labels_file": "$@bundle_root + '/input/labels.csv'",
@@ -208,31 +237,35 @@ def evaluate_config(spec: BundleSpec) -> dict[str, Any]:
                 "predictions": "@output_file",
                 "labels": "@labels_file",
                 "output": "@report_dir",
-                "overwrite": True,
+                "overwrite": "@overwrite",
                 "n_bootstrap": "@n_bootstrap",
                 "seed": "@seed",
                 "positive_class": "@positive_class",
             },
-            "run": ["$print(@evaluator.run().format())", "$print(@report().summary())"],
+            "run": ["$@evaluator.main(@report)"],
         }
     )
     return config
 
 
-def train_config(spec: BundleSpec) -> dict[str, Any]:
-    """``configs/train.json``: ``medms train`` into ``run_dir``, then the best weights into ``models/``."""
-    t = spec.train
+def train_workflow(spec: BundleSpec) -> dict[str, Any]:
+    """``configs/train.json``: ``medms train`` into ``run_dir``, then the best weights into ``models/``.
+
+    The whole training loop configuration is written out (``train_config#train#lr`` …); the common settings are
+    also top-level ids (``--epochs``, ``--batch_size``, ``--seed``, ``--num_workers``, ``--device``). Relative data
+    paths resolve against ``bundle_root``, so a copied bundle still trains.
+    """
+    loop = asdict(spec.config.train)
+    shortcuts = ("epochs", "batch_size", "num_workers", "seed", "device")
+    data = {k: v for k, v in asdict(spec.config.data).items() if k not in ("class_names", "limit")}
     return {
         **_common(spec),
-        "data": dict(spec.data),
-        "limit": None,
-        "epochs": t["epochs"],
-        "batch_size": t["batch_size"],
-        "num_workers": t["num_workers"],
-        "seed": t["seed"],
+        "data": data,
+        "limit": spec.config.data.limit,
+        **{k: loop[k] for k in shortcuts},
         "run_dir": "$@bundle_root + '/runs/train'",
         "train_config": {
-            "_target_": "medms.bundles.components.train_config",
+            "_target_": "medms.bundles.components.make_train_config",
             "data": "@data",
             "preset": "@preset",
             "preset_options": "@preset_options",
@@ -240,21 +273,17 @@ def train_config(spec: BundleSpec) -> dict[str, Any]:
             "network_options": "@network_options",
             "class_names": "@class_names",
             "limit": "@limit",
-            "train": {
-                "epochs": "@epochs",
-                "batch_size": "@batch_size",
-                "num_workers": "@num_workers",
-                "seed": "@seed",
-                "device": "@device",
-            },
+            "bundle_root": "@bundle_root",
+            "train": {**loop, **{k: f"@{k}" for k in shortcuts}},
         },
         "trainer": {
             "_target_": "medms.bundles.components.train_into_bundle",
             "config": "@train_config",
             "run_dir": "@run_dir",
             "bundle_root": "@bundle_root",
+            "_mode_": "callable",
         },
-        "run": ["$print(@trainer)"],
+        "run": ["$medms.bundles.components.run_and_report(@trainer)"],
     }
 
 
@@ -268,7 +297,8 @@ def metadata(spec: BundleSpec) -> dict[str, Any]:
     from medms import __version__
 
     nd = int(spec.network_options["spatial_dims"])
-    value_range = [-1, 1] if spec.preset == "medmnist" else [0, 1]
+    record = preset_record(spec.preset)
+    value_range = [int(v) if float(v).is_integer() else v for v in record.value_range]
     return {
         "schema": METADATA_SCHEMA_URL,
         "version": spec.version,
@@ -284,7 +314,7 @@ def metadata(spec: BundleSpec) -> dict[str, Any]:
         "copyright": "Copyright (c) medms developers",
         "data_source": spec.data_source,
         "data_type": "dicom",
-        "image_classes": f"{spec.network_options.get('in_channels', 1)}-channel {nd}D {spec.modality} image",
+        "image_classes": f"{spec.network_options.get('in_channels', 1)}-channel {nd}D {spec.input_modality} image",
         "label_classes": ", ".join(f"{i}: {c}" for i, c in enumerate(spec.class_names)),
         "pred_classes": ", ".join(f"{i}: {c}" for i, c in enumerate(spec.class_names)),
         "eval_metrics": dict(spec.eval_metrics),
@@ -294,8 +324,8 @@ def metadata(spec: BundleSpec) -> dict[str, Any]:
             "inputs": {
                 "image": {
                     "type": "image",
-                    "format": "hounsfield" if spec.modality == "CT" else "magnitude",
-                    "modality": spec.modality,
+                    "format": record.intensity,
+                    "modality": spec.input_modality,
                     "num_channels": int(spec.network_options.get("in_channels", 1)),
                     "spatial_shape": spec.spatial_shape,
                     "dtype": "float32",
@@ -323,26 +353,32 @@ def metadata(spec: BundleSpec) -> dict[str, Any]:
             "class_names": list(spec.class_names),
             "preprocessing": {"preset": spec.preset, "options": dict(spec.preset_options)},
             "model": {"name": spec.network, "options": dict(spec.network_options)},
+            **({"training_time": spec.training_time} if spec.training_time else {}),
         },
     }
 
 
 def write_bundle(spec: BundleSpec, folder: str | os.PathLike[str], *, readme: str) -> Path:
-    """Write every file of the bundle except the weights (configs, logging.conf, docs/README.md, LICENSE)."""
+    """Write every file of the bundle except the weights (configs, logging.conf, docs/README.md, LICENSE), each
+    atomically."""
     root = Path(folder)
-    (root / "configs").mkdir(parents=True, exist_ok=True)
-    (root / "docs").mkdir(exist_ok=True)
-    (root / "models").mkdir(exist_ok=True)
+    for sub in ("configs", "docs", "models"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
     files = {
         "configs/metadata.json": metadata(spec),
-        "configs/train.json": train_config(spec),
-        "configs/inference.json": inference_config(spec),
-        "configs/evaluate.json": evaluate_config(spec),
+        "configs/train.json": train_workflow(spec),
+        "configs/inference.json": inference_workflow(spec),
+        "configs/evaluate.json": evaluate_workflow(spec),
     }
     for name, content in files.items():
-        (root / name).write_text(json.dumps(content, indent=2) + "\n", encoding="utf-8")
-    (root / "configs/logging.conf").write_text(_LOGGING_CONF, encoding="utf-8")
-    (root / "docs/README.md").write_text(readme, encoding="utf-8")
+        write_json_file(root / name, content)
+    write_text_atomic(root / "configs/logging.conf", _LOGGING_CONF, what="bundle file")
+    write_text_atomic(root / "docs/README.md", readme, what="bundle file")
     license_text = resources.files("medms.bundles").joinpath("apache-2.0.txt").read_text(encoding="utf-8")
-    (root / "LICENSE").write_text(license_text, encoding="utf-8")
+    write_text_atomic(root / "LICENSE", license_text, what="bundle file")
     return root
+
+
+def write_json_file(path: Path, content: dict[str, Any]) -> None:
+    """A bundle JSON file as MONAI writes them (indent 2, trailing newline), atomically."""
+    write_text_atomic(path, json.dumps(content, indent=2) + "\n", what="bundle file")

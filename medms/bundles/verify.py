@@ -1,9 +1,11 @@
-"""Check a medms MONAI bundle before anything is read: files, metadata (vendored schema), weights, shapes.
+"""Open a medms MONAI bundle: check it before anything is read (files, metadata against the vendored schema,
+weights sha256, shapes), reading and hashing its weights once.
 
 Example:
-    >>> from medms.bundles import is_bundle, verify_bundle
-    >>> info = verify_bundle("pipelines/breastmnist_msresnet50")  # doctest: +SKIP
-    >>> info.weights, info.sha256  # doctest: +SKIP
+    >>> from medms.bundles import open_bundle, open_model
+    >>> info = open_bundle("pipelines/breastmnist_msresnet50")  # doctest: +SKIP
+    >>> info.weights, info.sha256, info.checkpoint.spec.class_names  # doctest: +SKIP
+    >>> ckpt = open_model("runs/bm")  # a bundle, a train run folder or a checkpoint file  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -15,26 +17,39 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
+from medms.checkpoint import Checkpoint, load_checkpoint
 from medms.errors import CheckpointError, ConfigError, MedmsError
 
 #: The vendored upstream schema file (MONAI's own meta_schema_20240725.json, see docs/bundles.md).
 SCHEMA_FILE = "meta_schema_20240725.json"
 
-__all__ = ["SCHEMA_FILE", "BundleInfo", "is_bundle", "load_schema", "validate_metadata", "verify_bundle"]
+__all__ = [
+    "SCHEMA_FILE",
+    "BundleInfo",
+    "is_bundle",
+    "load_schema",
+    "open_bundle",
+    "open_model",
+    "validate_metadata",
+    "verify_bundle",
+]
 
 WEIGHTS = "models/model.pt"
 
 
 @dataclass(frozen=True)
 class BundleInfo:
-    """A verified bundle: its folder, metadata, weights file, their sha256 and the loaded checkpoint (``None``
-    when the weights were not checked)."""
+    """A verified bundle: its folder, metadata, weights file, their sha256, the loaded checkpoint and the network
+    holding its weights (``None`` when the weights were not checked)."""
 
     root: Path
     metadata: dict[str, Any]
     weights: Path
     sha256: str
-    checkpoint: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    checkpoint: Checkpoint | None = field(default=None, repr=False, compare=False)
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
 
 
 def is_bundle(path: str | os.PathLike[str]) -> bool:
@@ -80,6 +95,28 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def open_model(model: str | os.PathLike[str] | Checkpoint) -> Checkpoint:
+    """A loaded checkpoint from a MONAI bundle folder (verified by :func:`open_bundle`), a ``medms train`` run
+    folder, a checkpoint file, or an already loaded :class:`~medms.checkpoint.Checkpoint`.
+
+    Raises:
+        CheckpointError, ConfigError: see :func:`open_bundle` and :func:`medms.engine.open_checkpoint`.
+    """
+    from medms.engine import open_checkpoint
+
+    if not isinstance(model, Checkpoint) and is_bundle(model):
+        return open_bundle(model).checkpoint  # type: ignore[return-value] - weights are checked
+    return open_checkpoint(model)
+
+
+def open_bundle(path: str | os.PathLike[str]) -> BundleInfo:
+    """Verify a medms bundle (weights included) and return it with its loaded checkpoint and built network.
+
+    The weights file is read and hashed once; pass ``info.checkpoint`` (and ``info.model``) on instead of the path.
+    """
+    return verify_bundle(path, check_weights=True)
+
+
 def verify_bundle(path: str | os.PathLike[str], *, check_weights: bool = True) -> BundleInfo:
     """Verify a medms bundle and return where its weights are.
 
@@ -114,9 +151,12 @@ def verify_bundle(path: str | os.PathLike[str], *, check_weights: bool = True) -
     if not check_weights:
         return BundleInfo(root, meta, weights, "")
     if not weights.is_file():
+        took = section.get("training_time")
         raise CheckpointError(
-            f"{WEIGHTS} is missing; produce it with the bundle's configs/train.json or "
-            "`medms bundle export RUN_DIR --output BUNDLE` (see models/README.md)",
+            f"{WEIGHTS} is missing (weights are not shipped); create it with `python -m monai.bundle run "
+            f"--config_file configs/train.json --bundle_root {root}`"
+            + (f" ({took})" if took else "")
+            + " or `medms bundle export RUN_DIR --output BUNDLE` (see models/README.md)",
             path=root,
         )
     expected = section["weights_sha256"]
@@ -126,12 +166,11 @@ def verify_bundle(path: str | os.PathLike[str], *, check_weights: bool = True) -
             "refusing unverified weights — install them with the train config or `medms bundle export`",
             path=root,
         )
-    from medms.engine.checkpoint import build_model, load_checkpoint
-
     ckpt = load_checkpoint(weights, expected_sha256=expected)  # CheckpointError on a mismatch
     _check_checkpoint_agrees(ckpt, section, meta, weights)
-    _check_net_in_out(build_model(ckpt), meta, weights)
-    return BundleInfo(root, meta, weights, ckpt["sha256"], ckpt)
+    model = ckpt.build_model()
+    _check_net_in_out(model, meta, weights)
+    return BundleInfo(root, meta, weights, ckpt.sha256, ckpt, model)
 
 
 def _check_config_agrees(config_path: Path, section: dict[str, Any]) -> None:
@@ -155,12 +194,17 @@ def _check_config_agrees(config_path: Path, section: dict[str, Any]) -> None:
 
 
 def _check_checkpoint_agrees(
-    ckpt: dict[str, Any], section: dict[str, Any], meta: dict, weights: Path
+    ckpt: Checkpoint, section: dict[str, Any], meta: dict[str, Any], weights: Path
 ) -> None:
+    spec = ckpt.spec
     pairs = [
-        ("model", ckpt["model"], section["model"]),
-        ("preprocessing", ckpt["preprocessing"], section["preprocessing"]),
-        ("class_names", list(ckpt["class_names"]), list(section["class_names"])),
+        ("model", {"name": spec.model.name, "options": spec.model.options}, section["model"]),
+        (
+            "preprocessing",
+            {"preset": spec.preprocessing.preset, "options": spec.preprocessing.options},
+            section["preprocessing"],
+        ),
+        ("class_names", list(spec.class_names), list(section["class_names"])),
     ]
     for key, have, want in pairs:
         if have != want:
@@ -168,10 +212,10 @@ def _check_checkpoint_agrees(
                 f"the weights were made for another {key} ({have!r}) than configs/metadata.json says ({want!r})",
                 path=weights,
             )
-    size = ckpt["preprocessing"]["options"].get("spatial_size")
+    size = spec.preprocessing.options.get("spatial_size")
     image = meta["network_data_format"]["inputs"]["image"]
     if size is not None:
-        nd = int(ckpt["model"]["options"].get("spatial_dims", len(image["spatial_shape"])))
+        nd = int(spec.model.options.get("spatial_dims", len(image["spatial_shape"])))
         shape = [int(size)] * nd if isinstance(size, int) else [int(s) for s in size]
         if shape != list(image["spatial_shape"]):
             raise CheckpointError(
@@ -181,7 +225,7 @@ def _check_checkpoint_agrees(
             )
 
 
-def _check_net_in_out(model, meta: dict[str, Any], weights: Path) -> None:
+def _check_net_in_out(model: nn.Module, meta: dict[str, Any], weights: Path) -> None:
     import torch
 
     fmt = meta["network_data_format"]

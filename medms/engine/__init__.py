@@ -1,4 +1,8 @@
-"""Training (single process or torchrun DDP), batch prediction and the end-to-end demo.
+"""Training (single process or torchrun DDP) and batch prediction.
+
+``import medms.engine`` is light: the submodules (and with them torch and MONAI — which itself imports
+matplotlib and pandas when they are installed) load on first use of a name, e.g. ``from medms.engine import
+train``. No engine module imports plotting, pandas or the report itself.
 
 Example:
     >>> from medms.engine import predict, train
@@ -6,20 +10,34 @@ Example:
     >>> predict(run.best_checkpoint, ["scans/"], "predictions.csv")  # doctest: +SKIP
 """
 
-from medms.engine.checkpoint import build_model, load_checkpoint, save_checkpoint
-from medms.engine.config import TrainConfig
-from medms.engine.demo import run_demo
-from medms.engine.predict import PredictSummary, predict
-from medms.engine.train import TrainResult, train
+from __future__ import annotations
 
-__all__ = [
-    "PredictSummary",
-    "TrainConfig",
-    "TrainResult",
-    "build_model",
-    "load_checkpoint",
-    "predict",
-    "run_demo",
-    "save_checkpoint",
-    "train",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from medms.engine.prediction import PredictSummary, open_checkpoint, predict, predict_items
+    from medms.engine.training import TrainResult, train
+
+__all__ = ["PredictSummary", "TrainResult", "open_checkpoint", "predict", "predict_items", "train"]
+
+_HOMES = {
+    "PredictSummary": "medms.engine.prediction",
+    "open_checkpoint": "medms.engine.prediction",
+    "predict": "medms.engine.prediction",
+    "predict_items": "medms.engine.prediction",
+    "TrainResult": "medms.engine.training",
+    "train": "medms.engine.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'medms.engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

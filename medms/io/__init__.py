@@ -10,8 +10,9 @@ Example:
 """
 
 from medms.io.dicom import read_series
+from medms.io.discover import WorkItem, discover
 from medms.io.geometry import affine_ras, sort_by_position, stack_spacing
-from medms.io.images import read_array, read_image, read_nifti, read_npz
+from medms.io.images import is_nifti, read_array, read_image, read_nifti, read_npz
 from medms.io.pixels import DEFAULT_MAX_PIXELS
 from medms.io.records import ScanResult, Series, SeriesInfo
 from medms.io.scan import scan_dicom
@@ -21,7 +22,10 @@ __all__ = [
     "ScanResult",
     "Series",
     "SeriesInfo",
+    "WorkItem",
     "affine_ras",
+    "discover",
+    "is_nifti",
     "read_array",
     "read_image",
     "read_nifti",

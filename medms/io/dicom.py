@@ -6,7 +6,7 @@ and every transfer syntax that pydicom and the pylibjpeg plugins decode.
 
 Example:
     >>> import tempfile
-    >>> from medms.sample_data import write_ct_phantom
+    >>> from medms.synthetic import write_ct_phantom
     >>> folder = tempfile.mkdtemp()
     >>> _ = write_ct_phantom(folder, shape=(24, 32, 5), spacing=(0.5, 0.6, 2.0))
     >>> s = read_series(folder)
@@ -139,7 +139,7 @@ def read_series(
 
     Example:
         >>> import tempfile
-        >>> from medms.sample_data import write_ct_phantom
+        >>> from medms.synthetic import write_ct_phantom
         >>> folder = tempfile.mkdtemp()
         >>> files = write_ct_phantom(folder, shape=(8, 8, 5))
         >>> files[2].unlink()  # a missing slice: an error unless lenient

@@ -27,9 +27,10 @@ from medms.errors import DataError, InputError
 from medms.io.pixels import DEFAULT_MAX_PIXELS, check_size
 from medms.io.records import Series
 
-__all__ = ["read_array", "read_image", "read_nifti", "read_npz"]
+__all__ = ["is_nifti", "read_array", "read_image", "read_nifti", "read_npz"]
 
 NPZ_SEPARATOR = "::"
+_NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
 def read_array(array: np.ndarray, *, rgb: bool = False, source: str = "<array>") -> Series:
@@ -162,6 +163,16 @@ def read_npz(spec: str | os.PathLike[str]) -> Series:
     return read_array(arr, rgb=rgb, source=text)
 
 
+def is_nifti(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` names a NIfTI file (``.nii`` or ``.nii.gz``, any case).
+
+    Example:
+        >>> is_nifti("scans/T1.NII.GZ"), is_nifti("scans/1.dcm")
+        (True, False)
+    """
+    return os.fspath(path).lower().endswith(_NIFTI_SUFFIXES)
+
+
 def read_image(source: object, **dicom_options: object) -> Series:
     """Read any supported source: DICOM (file, folder, file list, SeriesInfo), NIfTI, ``.npz`` spec, numpy array.
 
@@ -184,7 +195,7 @@ def read_image(source: object, **dicom_options: object) -> Series:
         name = os.fspath(source)
         if NPZ_SEPARATOR in name or name.endswith(".npz"):
             return read_npz(name)
-        if name.endswith((".nii", ".nii.gz")):
+        if is_nifti(name):
             max_pixels = dicom_options.get("max_pixels", DEFAULT_MAX_PIXELS)
             return read_nifti(name, max_pixels=int(max_pixels))  # type: ignore[call-overload]
     return read_series(source, **dicom_options)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ so scanning costs the same for a 16×16 and a 4096×4096 image.
 
 Example:
     >>> import tempfile
-    >>> from medms.sample_data import write_ct_phantom
+    >>> from medms.synthetic import write_ct_phantom
     >>> folder = tempfile.mkdtemp()
     >>> _ = write_ct_phantom(folder, shape=(16, 16, 3))
     >>> result = scan_dicom(folder)

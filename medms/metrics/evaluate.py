@@ -21,7 +21,7 @@ from medms.metrics.threshold import (
     threshold_table,
 )
 
-__all__ = ["SCHEMA_VERSION", "evaluate"]
+__all__ = ["SCHEMA_VERSION", "evaluate_scores"]
 
 SCHEMA_VERSION = "1"
 DEFAULT_THRESHOLD = 0.5
@@ -118,7 +118,7 @@ def _multiclass(y: np.ndarray, p: np.ndarray, names: list[str], opts: dict) -> d
     }
 
 
-def evaluate(
+def evaluate_scores(
     y_true: np.ndarray,
     probs: np.ndarray,
     *,
@@ -146,7 +146,7 @@ def evaluate(
         >>> rng = np.random.default_rng(0)
         >>> y = rng.integers(0, 2, 100)
         >>> pos = np.clip(0.5 * y + rng.uniform(0, 0.5, 100), 0, 1)
-        >>> r = evaluate(y, np.column_stack([1 - pos, pos]), class_names=["benign", "malignant"], n_bootstrap=200)
+        >>> r = evaluate_scores(y, np.column_stack([1 - pos, pos]), class_names=["benign", "malignant"], n_bootstrap=200)
         >>> r["threshold"]["source"], r["auc"]["method"], sorted(r["at_threshold"])[:3]
         ('default', 'DeLong', ['accuracy', 'balanced_accuracy', 'counts'])
     """

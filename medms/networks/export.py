@@ -29,7 +29,9 @@ class _LogitsOnly(nn.Module):
         return self.model(x, spacing) if self.with_spacing else self.model(x)
 
 
-def _prepare(model: nn.Module, example: torch.Tensor, spacing: torch.Tensor | None, path) -> tuple:
+def _prepare(
+    model: nn.Module, example: torch.Tensor, spacing: torch.Tensor | None, path: str | os.PathLike[str]
+) -> tuple:
     model.eval()
     example = example.as_subclass(torch.Tensor)
     with torch.no_grad():

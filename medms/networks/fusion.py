@@ -71,7 +71,7 @@ class ScalePool(nn.Module):
         if self.score is None:
             w = torch.full(f.shape[:2], 1.0 / f.shape[1], device=f.device, dtype=f.dtype)
         else:
-            w = torch.softmax(self.score(f).squeeze(-1).float(), dim=1).to(f.dtype)
+            w = torch.softmax(_wide(self.score(f).squeeze(-1)), dim=1).to(f.dtype)
         return (w.unsqueeze(-1) * f).sum(dim=1), w
 
 
@@ -111,11 +111,18 @@ class LevelFusion(nn.Module):
             return self.classifier(pooled), None
         batch, levels = level_logits.shape[:2]
         if self.level_weights is not None:
-            w = torch.softmax(self.level_weights.float(), dim=0).expand(batch, levels)
+            w = torch.softmax(_wide(self.level_weights), dim=0).expand(batch, levels)
         elif self.gate is not None:
-            w = torch.softmax(self.gate(pooled).float(), dim=1)
+            w = torch.softmax(_wide(self.gate(pooled)), dim=1)
         else:
-            w = torch.full((batch, levels), 1.0 / levels, device=level_logits.device)
-        log_p = F.log_softmax(level_logits.float(), dim=-1)
+            w = torch.full(
+                (batch, levels), 1.0 / levels, device=level_logits.device, dtype=_wide(level_logits).dtype
+            )
+        log_p = F.log_softmax(_wide(level_logits), dim=-1)
         fused = (w.unsqueeze(-1) * log_p).sum(dim=1)
         return fused.to(level_logits.dtype), w
+
+
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in at least float32 (softmax of bf16/fp16 logits is unstable; float64 stays float64)."""
+    return t.to(torch.promote_types(t.dtype, torch.float32))

@@ -1,21 +1,20 @@
 """Safe loading of weights files into medms networks, with adapters for torchvision and MedicalNet.
 
-Only ``torch.load(..., weights_only=True)`` is used: a file that needs any other unpickling is refused.
+Only ``torch.load`` with ``weights_only=True`` is used: a file that needs any other unpickling is refused.
 Key checking is strict by default; an adapter makes the classifier head optional (pretrained trunks come
 without our heads) but never the trunk.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import pickle
 from collections.abc import Mapping
 
 import torch
 from torch import nn
 
+from medms._torchfile import list_keys, load_torch_file, sha256_file
 from medms.errors import CheckpointError
 from medms.networks.resnet import TRUNK_PREFIXES
 
@@ -26,29 +25,6 @@ logger = logging.getLogger("medms.networks.weights")
 ADAPTERS = ("torchvision", "medicalnet")
 _WRAPPER_KEYS = ("state_dict", "model")
 _STRIP_PREFIXES = ("module.", "_orig_mod.")  # DistributedDataParallel / torch.compile wrappers
-_MAX_LISTED = 12
-
-
-def sha256_file(path: str | os.PathLike[str], chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file's bytes, read in chunks (checkpoints can be large).
-
-    Example:
-        >>> import tempfile
-        >>> with tempfile.NamedTemporaryFile(delete=False) as f:
-        ...     _ = f.write(b"abc")
-        >>> sha256_file(f.name)[:16]
-        'ba7816bf8f01cfea'
-    """
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            while block := f.read(chunk_size):
-                digest.update(block)
-    except FileNotFoundError as err:
-        raise CheckpointError("weights file not found; check the path", path=path) from err
-    except OSError as err:  # a folder, no permission, I/O error
-        raise CheckpointError(f"cannot read the weights file ({err.strerror or err})", path=path) from err
-    return digest.hexdigest()
 
 
 def load_weights(
@@ -87,22 +63,7 @@ def load_weights(
     if adapter is not None and adapter not in ADAPTERS:
         raise CheckpointError(f"unknown adapter {adapter!r}; use None or one of {ADAPTERS}", path=path)
     digest = sha256_file(path)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if "global" not in str(err).lower():  # no class/function reference: garbage, not an unsafe pickle
-            raise CheckpointError(
-                "not a readable torch weights file (corrupt or not written by torch.save)", path=path
-            ) from err
-        raise CheckpointError(
-            "refused: the file needs unsafe unpickling (it holds Python objects, not only tensors); "
-            "re-save it as a plain state dict with torch.save(model.state_dict(), path)",
-            path=path,
-        ) from err
-    except (RuntimeError, EOFError, ValueError) as err:
-        raise CheckpointError(
-            f"not a readable torch weights file ({err.__class__.__name__})", path=path
-        ) from err
+    obj = load_torch_file(path)
     state = _state_dict(obj, path)
     if adapter == "torchvision":
         state = _adapt(model, state, drop=("fc.",), spatial_dims=2, name="torchvision", path=path)
@@ -122,7 +83,7 @@ def _state_dict(obj: object, path: str | os.PathLike[str]) -> dict[str, torch.Te
         raise CheckpointError(f"not a state dict (got {type(obj).__name__})", path=path)
     bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
-        raise CheckpointError(f"not a state dict: non-tensor entries {_listing(map(str, bad))}", path=path)
+        raise CheckpointError(f"not a state dict: non-tensor entries {list_keys(map(str, bad))}", path=path)
     state = dict(obj)
     for prefix in _STRIP_PREFIXES:
         if all(k.startswith(prefix) for k in state):
@@ -137,7 +98,7 @@ def _adapt(
     drop: tuple[str, ...],
     spatial_dims: int,
     name: str,
-    path,
+    path: str | os.PathLike[str],
 ) -> dict[str, torch.Tensor]:
     if getattr(model, "spatial_dims", None) != spatial_dims:
         raise CheckpointError(
@@ -155,7 +116,12 @@ def _adapt(
 
 
 def _load_checked(
-    model: nn.Module, state: dict[str, torch.Tensor], *, strict: bool, trunk_only: bool, path
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    *,
+    strict: bool,
+    trunk_only: bool,
+    path: str | os.PathLike[str],
 ) -> None:
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -170,7 +136,7 @@ def _load_checked(
     problems = []
     for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", mismatched)):
         if keys:
-            problems.append(f"{len(keys)} {label}: {_listing(keys)}")
+            problems.append(f"{len(keys)} {label}: {list_keys(keys)}")
     if problems and strict:
         arch = getattr(model, "factory_name", type(model).__name__)
         raise CheckpointError(
@@ -183,9 +149,3 @@ def _load_checked(
         logger.warning("%s: loaded non-strictly, skipped %s", os.fspath(path), "; ".join(problems))
     keep = {k: v for k, v in state.items() if k in expected and v.shape == expected[k].shape}
     model.load_state_dict(keep, strict=False)
-
-
-def _listing(keys) -> str:
-    keys = list(keys)
-    shown = ", ".join(keys[:_MAX_LISTED])
-    return shown + (f", … (+{len(keys) - _MAX_LISTED} more)" if len(keys) > _MAX_LISTED else "")

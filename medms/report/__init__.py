@@ -1,59 +1,19 @@
-"""Evaluation reports (HTML / JSON / Markdown) and the predictions and labels CSV formats.
+"""Evaluation reports (HTML / JSON / Markdown) of a predictions CSV against a labels CSV.
 
 - :func:`evaluate` - predictions CSV + labels CSV → report.html, report.json, report.md (``medms evaluate``).
-- :func:`read_predictions`, :func:`read_labels`, :func:`prediction_columns`, :func:`model_card_path` - the
-  file formats shared with ``medms predict`` (docs/formats.md).
+- The predictions and labels CSV formats themselves live in :mod:`medms.tables` (shared with ``medms predict``).
 
 Example:
-    >>> from medms.report import prediction_columns
-    >>> prediction_columns(["benign", "malignant"])
-    ['id', 'source', 'prob_benign', 'prob_malignant', 'predicted', 'status', 'error']
+    >>> import pathlib, tempfile
+    >>> from medms.report import evaluate
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = [f"c{i},{1 - p:.2f},{p:.2f},ok" for i, p in enumerate([0.1, 0.8, 0.3, 0.9, 0.6, 0.2])]
+    >>> _ = (folder / "p.csv").write_text("id,prob_benign,prob_malignant,status\\n" + "\\n".join(rows) + "\\n")
+    >>> _ = (folder / "l.csv").write_text("id,label\\n" + "\\n".join(f"c{i},{i % 2}" for i in range(6)) + "\\n")
+    >>> evaluate(folder / "p.csv", folder / "l.csv", folder / "out", n_bootstrap=50).data["metrics"]["n"]
+    6
 """
 
 from medms.report.api import INTENDED_USE, REPORT_FILES, REPORT_SCHEMA_VERSION, EvaluationReport, evaluate
-from medms.report.predictions import (
-    ERROR_COLUMN,
-    ID_COLUMN,
-    LABEL_COLUMN,
-    PREDICTED_COLUMN,
-    PREDICTION_COLUMNS,
-    PROB_PREFIX,
-    SOURCE_COLUMN,
-    STATUS_COLUMN,
-    STATUS_FAILED,
-    STATUS_OK,
-    SUM_TOLERANCE,
-    PredictionTable,
-    model_card_path,
-    prediction_columns,
-    prob_column,
-    read_labels,
-    read_model_card,
-    read_predictions,
-)
 
-__all__ = [
-    "ERROR_COLUMN",
-    "ID_COLUMN",
-    "INTENDED_USE",
-    "LABEL_COLUMN",
-    "PREDICTED_COLUMN",
-    "PREDICTION_COLUMNS",
-    "PROB_PREFIX",
-    "REPORT_FILES",
-    "REPORT_SCHEMA_VERSION",
-    "SOURCE_COLUMN",
-    "STATUS_COLUMN",
-    "STATUS_FAILED",
-    "STATUS_OK",
-    "SUM_TOLERANCE",
-    "EvaluationReport",
-    "PredictionTable",
-    "evaluate",
-    "model_card_path",
-    "prediction_columns",
-    "prob_column",
-    "read_labels",
-    "read_model_card",
-    "read_predictions",
-]
+__all__ = ["INTENDED_USE", "REPORT_FILES", "REPORT_SCHEMA_VERSION", "EvaluationReport", "evaluate"]

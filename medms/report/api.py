@@ -26,7 +26,7 @@ import pandas as pd
 
 from medms.errors import ConfigError, LabelError, PredictionFileError
 from medms.metrics import compare as compare_models
-from medms.metrics import evaluate as evaluate_metrics
+from medms.metrics import evaluate_scores
 from medms.provenance import environment
 from medms.report.cohort import (
     Cohort,
@@ -41,7 +41,7 @@ from medms.report.formatting import format_estimate, format_number
 from medms.report.html import render_html
 from medms.report.markdown import render_markdown
 from medms.report.output import check_targets, jsonable, to_json, write_files
-from medms.report.predictions import (
+from medms.tables import (
     ID_COLUMN,
     LABEL_COLUMN,
     PredictionTable,
@@ -219,7 +219,7 @@ def evaluate(
         selection = None if selection is None else by_key(selection)
         paired = None if paired is None else (by_key(paired[0]), by_key(paired[1]), paired[2])
     opts = {"level": level, "n_bootstrap": n_bootstrap, "seed": seed}
-    metrics = evaluate_metrics(
+    metrics = evaluate_scores(
         cohort.y,
         cohort.probs,
         class_names=cohort.class_names,

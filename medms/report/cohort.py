@@ -8,7 +8,7 @@ Example:
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "p.csv").write_text("id,prob_a,prob_b,status\\nx,0.3,0.7,ok\\ny,,,failed\\n")
     >>> _ = (folder / "l.csv").write_text("id,label\\nx,b\\ny,a\\n")
-    >>> from medms.report.predictions import read_labels, read_predictions
+    >>> from medms.tables import read_labels, read_predictions
     >>> table = read_predictions(folder / "p.csv")
     >>> cohort = join_labels(table, read_labels(folder / "l.csv", table.class_names), "p.csv", "l.csv")
     >>> cohort.y.tolist(), cohort.n_rows, [f["id"] for f in cohort.failed]
@@ -26,7 +26,7 @@ import pandas as pd
 
 from medms.errors import ConfigError, LabelError, PredictionFileError
 from medms.metrics import aggregate as aggregate_rows
-from medms.report.predictions import (
+from medms.tables import (
     ERROR_COLUMN,
     ID_COLUMN,
     LABEL_COLUMN,

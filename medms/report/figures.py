@@ -2,11 +2,11 @@
 
 Example:
     >>> import numpy as np
-    >>> from medms.metrics import evaluate
+    >>> from medms.metrics import evaluate_scores
     >>> y = np.array([0, 0, 1, 1, 0, 1])
     >>> p = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.7])
     >>> probs = np.column_stack([1 - p, p])
-    >>> data = {"metrics": evaluate(y, probs, class_names=["neg", "pos"], n_bootstrap=20)}
+    >>> data = {"metrics": evaluate_scores(y, probs, class_names=["neg", "pos"], n_bootstrap=20)}
     >>> sorted(report_figures(data, y, probs))
     ['calibration', 'confusion', 'pr', 'roc', 'scores']
 """

@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from medms.atomic import write_text_atomic
 from medms.errors import OutputError
 
 __all__ = ["check_targets", "jsonable", "to_json", "write_files"]
@@ -68,7 +68,7 @@ def write_files(
     except OSError as err:
         raise OutputError(f"cannot create the output folder ({err.strerror})", path=folder) from err
     for target, text in zip(targets, files.values(), strict=True):
-        _write_atomic(target, text)
+        write_text_atomic(target, text, what=target.name)
     return targets
 
 
@@ -91,29 +91,3 @@ def check_targets(
             path=folder,
         )
     return targets
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(target: Path, text: str) -> None:
-    tmp_name = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            # Temporary files are private (0600); a report is an ordinary file, so honour the umask.
-            os.chmod(tmp_name, 0o666 & ~_umask())
-            tmp.write(text)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        # Readers see the old file or the new one, never half of one.
-        os.replace(tmp_name, target)
-    except OSError as err:
-        if tmp_name is not None and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise OutputError(f"cannot write {target.name} ({err.strerror or err})", path=target.parent) from err

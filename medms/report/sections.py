@@ -6,9 +6,9 @@ always agree.
 
 Example:
     >>> import numpy as np
-    >>> from medms.metrics import evaluate
+    >>> from medms.metrics import evaluate_scores
     >>> y, p = np.array([0, 1, 0, 1]), np.array([0.2, 0.9, 0.4, 0.6])
-    >>> metrics = evaluate(y, np.column_stack([1 - p, p]), class_names=["neg", "pos"], n_bootstrap=20)
+    >>> metrics = evaluate_scores(y, np.column_stack([1 - p, p]), class_names=["neg", "pos"], n_bootstrap=20)
     >>> report = {"inputs": {}, "summary": {}, "metrics": metrics}
     >>> [s.title for s in build_sections(report)][:3]
     ['Summary', 'Diagnostic performance', 'Calibration']

@@ -100,7 +100,7 @@ def random_ops(rng: np.random.Generator, max_ops: int = 4) -> list[Op]:
 
 @contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
-    def hang(signum, frame):
+    def hang(signum: int, frame: object) -> None:
         raise FuzzHang(f"no result after {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, hang)

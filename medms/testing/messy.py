@@ -44,13 +44,14 @@ import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEG2000Lossless, generate_uid
 
-from medms.sample_data import write_ct_phantom, write_image_dicom
+from medms.synthetic import write_ct_phantom, write_image_dicom
 
 __all__ = ["MessyTree", "write_messy_tree"]
 
@@ -112,7 +113,15 @@ def _uid(block: int, case: str) -> str:
     return f"{UID_ROOT}.{block}.{list(OK_CASES + tuple(FAILED_CASES) + tuple(SKIPPED_CASES)).index(case) + 1}"
 
 
-def _ct(folder: Path, block: int, case: str, *, shape=(24, 24, 1), prefix: str = "", **options) -> list[Path]:
+def _ct(
+    folder: Path,
+    block: int,
+    case: str,
+    *,
+    shape: tuple[int, int, int] = (24, 24, 1),
+    prefix: str = "",
+    **options: Any,
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     seed = block * 1000 + len(case) * 37 + sum(map(ord, case))
     return write_ct_phantom(

@@ -16,7 +16,7 @@ import torch
 from monai.data import MetaTensor
 from monai.utils import convert_to_dst_type
 
-from medms.errors import DataError
+from medms.errors import ConfigError, DataError
 
 logger = logging.getLogger("medms.transforms")
 
@@ -99,13 +99,13 @@ def positive(value: float, name: str, *, allow_none: bool = False) -> None:
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 def choice(value: str, allowed: Sequence[str], name: str) -> None:
     """Raise ``ValueError`` unless ``value`` is one of ``allowed``."""
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
+        raise ConfigError(f"{name} must be one of {sorted(allowed)}, got {value!r}")
 
 
 def estimate_noise_sigma(img: torch.Tensor) -> float:

@@ -26,6 +26,7 @@ from monai.utils import TransformBackends
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
+from medms.errors import ConfigError
 from medms.transforms._base import back_to_input_type, record, to_float_tensor, warn
 
 __all__ = ["BodyCrop", "body_mask"]
@@ -121,14 +122,14 @@ class BodyCrop(Transform):
     ) -> None:
         margins = [margin] if isinstance(margin, int) else list(margin)
         if not margins or any(isinstance(m, bool) or not isinstance(m, int) or m < 0 for m in margins):
-            raise ValueError(f"margin must be an integer >= 0 or a sequence of them, got {margin!r}")
+            raise ConfigError(f"margin must be an integer >= 0 or a sequence of them, got {margin!r}")
         if isinstance(table_radius, bool) or not isinstance(table_radius, int) or table_radius < 1:
-            raise ValueError(f"table_radius must be an integer >= 1, got {table_radius!r}")
+            raise ConfigError(f"table_radius must be an integer >= 1, got {table_radius!r}")
         for name, v in (("threshold", threshold), ("background", background)):
             if v is not None and (
                 isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v)
             ):
-                raise ValueError(f"{name} must be a finite number or None, got {v!r}")
+                raise ConfigError(f"{name} must be a finite number or None, got {v!r}")
         self.threshold, self.margins = threshold, margins
         self.remove_table, self.table_radius = bool(remove_table), table_radius
         self.mask_outside, self.background = bool(mask_outside), background
@@ -137,7 +138,7 @@ class BodyCrop(Transform):
         x = to_float_tensor(img, type(self).__name__)
         nd = x.ndim - 1
         if len(self.margins) not in (1, nd):
-            raise ValueError(f"margin has {len(self.margins)} entries for a {nd}D image; give 1 or {nd}")
+            raise ConfigError(f"margin has {len(self.margins)} entries for a {nd}D image; give 1 or {nd}")
         margins = self.margins * nd if len(self.margins) == 1 else self.margins
         grey = x.detach().as_subclass(torch.Tensor).mean(dim=0).cpu().numpy()
         mask = body_mask(

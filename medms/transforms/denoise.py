@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,6 +31,7 @@ from monai.transforms import Transform
 from monai.utils import TransformBackends
 from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 
+from medms.errors import ConfigError
 from medms.transforms._base import (
     back_to_input_type,
     choice,
@@ -78,7 +80,7 @@ class _Denoise(Transform):
         return out
 
 
-def _skimage_channels(x: torch.Tensor, fn) -> torch.Tensor:
+def _skimage_channels(x: torch.Tensor, fn: Callable[[np.ndarray], np.ndarray]) -> torch.Tensor:
     arr = x.detach().cpu().numpy().astype(np.float64, copy=False)
     out = np.stack([fn(c) for c in arr]).astype(np.float32)
     return torch.from_numpy(out).to(x.device)
@@ -115,7 +117,7 @@ class NLMeansDenoise(_Denoise):
         positive(h_factor, "h_factor")
         for name, v in (("patch_size", patch_size), ("patch_distance", patch_distance)):
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+                raise ConfigError(f"{name} must be an integer >= 1, got {v!r}")
         self.h_factor, self.patch_size, self.patch_distance = float(h_factor), patch_size, patch_distance
         self.slice_wise = bool(slice_wise)
 
@@ -161,7 +163,7 @@ class TVDenoise(_Denoise):
         super().__init__(sigma)
         positive(weight_factor, "weight_factor")
         if isinstance(max_num_iter, bool) or not isinstance(max_num_iter, int) or max_num_iter < 1:
-            raise ValueError(f"max_num_iter must be an integer >= 1, got {max_num_iter!r}")
+            raise ConfigError(f"max_num_iter must be an integer >= 1, got {max_num_iter!r}")
         self.weight_factor, self.max_num_iter = float(weight_factor), max_num_iter
 
     def _filter(self, x: torch.Tensor, sigma: float | None) -> torch.Tensor:
@@ -204,7 +206,7 @@ class BilateralDenoise(_Denoise):
         positive(sigma_range, "sigma_range", allow_none=True)
         positive(range_factor, "range_factor")
         if radius is not None and (isinstance(radius, bool) or not isinstance(radius, int) or radius < 1):
-            raise ValueError(f"radius must be an integer >= 1 or None, got {radius!r}")
+            raise ConfigError(f"radius must be an integer >= 1 or None, got {radius!r}")
         self.sigma_spatial, self.sigma_range, self.range_factor = (
             float(sigma_spatial),
             sigma_range,
@@ -252,12 +254,12 @@ class AnisotropicDiffusion(_Denoise):
     ) -> None:
         super().__init__(sigma)
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-            raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
+            raise ConfigError(f"iterations must be an integer >= 1, got {iterations!r}")
         positive(kappa, "kappa", allow_none=True)
         positive(kappa_factor, "kappa_factor")
         positive(gamma, "gamma", allow_none=True)
         if gamma is not None and gamma > 0.25:
-            raise ValueError(f"gamma must be <= 0.25 (stability of the explicit scheme in 2D), got {gamma}")
+            raise ConfigError(f"gamma must be <= 0.25 (stability of the explicit scheme in 2D), got {gamma}")
         choice(option, ["exponential", "quadratic"], "option")
         self.iterations, self.kappa, self.kappa_factor = iterations, kappa, float(kappa_factor)
         self.gamma, self.option = gamma, option
@@ -268,7 +270,7 @@ class AnisotropicDiffusion(_Denoise):
     def _filter(self, x: torch.Tensor, sigma: float | None) -> torch.Tensor:
         nd = x.ndim - 1
         if self.gamma is not None and self.gamma > 1.0 / (2 * nd):
-            raise ValueError(f"gamma must be <= 1/{2 * nd} for {nd}D images (stability), got {self.gamma}")
+            raise ConfigError(f"gamma must be <= 1/{2 * nd} for {nd}D images (stability), got {self.gamma}")
         gamma = self.gamma if self.gamma is not None else 0.9 / (2 * nd)
         kappa = self.kappa if self.kappa is not None else self.kappa_factor * sigma
         return perona_malik(x, iterations=self.iterations, kappa=kappa, gamma=gamma, option=self.option)

@@ -20,7 +20,7 @@ import torch
 from monai.transforms import Transform
 from monai.utils import TransformBackends
 
-from medms.errors import DataError
+from medms.errors import ConfigError, DataError
 from medms.transforms._base import back_to_input_type, choice, positive, record, to_float_tensor, warn
 
 __all__ = [
@@ -61,7 +61,7 @@ def apply_window(
 
 def _check_output_range(out_min: float, out_max: float) -> None:
     if not (math.isfinite(out_min) and math.isfinite(out_max) and out_min < out_max):
-        raise ValueError(f"output range must be finite with out_min < out_max, got ({out_min}, {out_max})")
+        raise ConfigError(f"output range must be finite with out_min < out_max, got ({out_min}, {out_max})")
 
 
 class Window(Transform):
@@ -94,16 +94,16 @@ class Window(Transform):
     ) -> None:
         if preset is not None:
             if center is not None or width is not None:
-                raise ValueError("give either preset or center/width, not both")
+                raise ConfigError("give either preset or center/width, not both")
             choice(preset, list(CT_WINDOWS), "preset")
             center, width = CT_WINDOWS[preset]
         elif center is None or width is None:
-            raise ValueError(f"give a preset ({sorted(CT_WINDOWS)}) or both center and width")
+            raise ConfigError(f"give a preset ({sorted(CT_WINDOWS)}) or both center and width")
         if isinstance(center, bool) or not isinstance(center, (int, float)) or not math.isfinite(center):
-            raise ValueError(f"center must be a finite number, got {center!r}")
+            raise ConfigError(f"center must be a finite number, got {center!r}")
         positive(width, "width")
         if width < 1:
-            raise ValueError(f"width must be >= 1 (DICOM VOI), got {width}")
+            raise ConfigError(f"width must be >= 1 (DICOM VOI), got {width}")
         _check_output_range(out_min, out_max)
         self.preset = preset
         self.center, self.width = float(center), float(width)
@@ -161,7 +161,7 @@ class DicomWindow(Transform):
         self, *, index: int = 0, missing: str = "error", out_min: float = 0.0, out_max: float = 1.0
     ) -> None:
         if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise ValueError(f"index must be an integer >= 0, got {index!r}")
+            raise ConfigError(f"index must be an integer >= 0, got {index!r}")
         choice(missing, ["error", "minmax"], "missing")
         _check_output_range(out_min, out_max)
         self.index, self.missing = index, missing
@@ -220,7 +220,7 @@ class RobustNormalize(Transform):
         self, *, lower: float = 0.5, upper: float = 99.5, mode: str = "zscore", channel_wise: bool = True
     ) -> None:
         if not (0.0 <= lower < upper <= 100.0):
-            raise ValueError(f"percentiles must satisfy 0 <= lower < upper <= 100, got ({lower}, {upper})")
+            raise ConfigError(f"percentiles must satisfy 0 <= lower < upper <= 100, got ({lower}, {upper})")
         choice(mode, ["zscore", "unit"], "mode")
         self.lower, self.upper, self.mode, self.channel_wise = float(lower), float(upper), mode, channel_wise
 

@@ -98,6 +98,7 @@ class LoadSeries(Transform):
 
     def __init__(
         self,
+        *,
         series_uid: str | None = None,
         select: str = "error",
         lenient: bool = False,
@@ -136,13 +137,14 @@ class LoadSeriesd(MapTransform):
     def __init__(
         self,
         keys: KeysCollection,
+        *,
         series_uid: str | None = None,
         select: str = "error",
         lenient: bool = False,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         allow_missing_keys: bool = False,
     ) -> None:
-        super().__init__(keys, allow_missing_keys)
+        super().__init__(keys, allow_missing_keys=allow_missing_keys)
         self.loader = LoadSeries(series_uid=series_uid, select=select, lenient=lenient, max_pixels=max_pixels)
 
     def __call__(self, data: Mapping[Hashable, Any]) -> dict[Hashable, Any]:
@@ -163,7 +165,7 @@ class SeriesReader(ImageReader):
     Example:
         >>> import numpy as np, tempfile, os
         >>> from monai.transforms import LoadImage
-        >>> from medms.sample_data import write_image_dicom
+        >>> from medms.synthetic import write_image_dicom
         >>> path = write_image_dicom(np.zeros((4, 6), np.uint8), os.path.join(tempfile.mkdtemp(), "a.dcm"))
         >>> LoadImage(reader=SeriesReader(), image_only=True, ensure_channel_first=True)(path).shape
         torch.Size([1, 6, 4])
@@ -171,6 +173,7 @@ class SeriesReader(ImageReader):
 
     def __init__(
         self,
+        *,
         series_uid: str | None = None,
         select: str = "error",
         lenient: bool = False,

@@ -23,7 +23,8 @@ from __future__ import annotations
 import inspect
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -56,7 +57,17 @@ from medms.transforms.dictionary import (
 from medms.transforms.intensity import CT_WINDOWS
 from medms.transforms.load import LoadSeriesd
 
-__all__ = ["PRESETS", "ct_mr_slice", "ct_volume", "get_preset", "medmnist", "radiograph", "ultrasound"]
+__all__ = [
+    "PRESETS",
+    "Preset",
+    "ct_mr_slice",
+    "ct_volume",
+    "get_preset",
+    "medmnist",
+    "preset_record",
+    "radiograph",
+    "ultrasound",
+]
 
 DENOISERS = ("none", "bilateral", "anisotropic_diffusion", "nl_means", "total_variation")
 Keys = str | Sequence[str]
@@ -266,12 +277,80 @@ def medmnist(
     return Compose([*steps, *_finish(keys)])
 
 
-PRESETS: dict[str, Callable[..., Compose]] = {
-    "ct_volume": ct_volume,
-    "ct_mr_slice": ct_mr_slice,
-    "radiograph": radiograph,
-    "ultrasound": ultrasound,
-    "medmnist": medmnist,
+@dataclass(frozen=True)
+class Preset:
+    """A preset as a record: its builder and the facts that checkpoints, bundles and reports read from it.
+
+    Attributes:
+        name: the registry name (what a checkpoint stores).
+        build: the preset function (keyword options → ``Compose``).
+        spatial_dims: 2 or 3 (the network's ``spatial_dims``), unless the options give ``spatial_dims``.
+        modalities: DICOM modality codes the preset is made for (the first is the default in bundle metadata).
+        value_range: the range of the output intensities (before augmentation).
+        intensity: what the input intensities are (``"hounsfield"`` for CT windows, else ``"magnitude"``).
+
+    Example:
+        >>> record = PRESETS["medmnist"]
+        >>> record.spatial_dims, record.value_range, record.spatial_shape({"spatial_size": 32})
+        (2, (-1.0, 1.0), [32, 32])
+        >>> type(record.loader()).__name__, type(record.pipeline(load=False).transforms[0]).__name__
+        ('LoadSeriesd', 'ScaleIntensityRanged')
+    """
+
+    name: str
+    build: Callable[..., Compose]
+    spatial_dims: int
+    modalities: tuple[str, ...]
+    value_range: tuple[float, float]
+    intensity: str = "magnitude"
+
+    @property
+    def option_names(self) -> list[str]:
+        """The keyword options the builder takes."""
+        return list(inspect.signature(self.build).parameters)
+
+    def dims(self, options: Mapping[str, Any] | None = None) -> int:
+        """The spatial dimensions of the output for these options."""
+        return int((options or {}).get("spatial_dims", self.spatial_dims))
+
+    def spatial_shape(self, options: Mapping[str, Any] | None = None) -> list[int]:
+        """The output's spatial shape for these options (``spatial_size`` or the builder's default)."""
+        options = dict(options or {})
+        size = options.get("spatial_size", inspect.signature(self.build).parameters["spatial_size"].default)
+        return _size(size, self.dims(options))
+
+    def pipeline(self, **options: Any) -> Compose:
+        """Build the pipeline with JSON-serialisable, checked ``options`` (see :func:`get_preset`)."""
+        unknown = sorted(set(options) - set(self.option_names))
+        if unknown:
+            raise ConfigError(
+                f"preset {self.name!r} has no option(s) {unknown}; its options are {self.option_names}"
+            )
+        try:
+            json.dumps(options, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"preset {self.name!r}: options must be JSON-serialisable ({err})") from err
+        try:
+            return self.build(**options)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"preset {self.name!r}: invalid option value: {err}") from err
+
+    def loader(self, **options: Any) -> MapTransform:
+        """The loading step alone (what a prediction worker runs first, and times separately)."""
+        return _load(options.get("keys", "image"), True, bool(options.get("lenient", False)))[0]
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("ct_volume", ct_volume, 3, ("CT",), (0.0, 1.0), "hounsfield"),
+        Preset("ct_mr_slice", ct_mr_slice, 2, ("CT", "MR"), (0.0, 1.0)),
+        Preset("radiograph", radiograph, 2, ("CR", "DX"), (0.0, 1.0)),
+        Preset("ultrasound", ultrasound, 2, ("US",), (0.0, 1.0)),
+        Preset("medmnist", medmnist, 2, ("OT",), (-1.0, 1.0)),
+    )
 }
 
 
@@ -285,20 +364,15 @@ def get_preset(name: str, **options: Any) -> Compose:
         >>> get_preset("ultrasound", spatial_size=[128, 128]).transforms[-1].__class__.__name__
         'EnsureTyped'
     """
+    return preset_record(name).pipeline(**options)
+
+
+def preset_record(name: str) -> Preset:
+    """The :class:`Preset` record registered as ``name``.
+
+    Raises:
+        ConfigError: unknown preset.
+    """
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    fn = PRESETS[name]
-    allowed = [p for p in inspect.signature(fn).parameters]
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ConfigError(f"preset {name!r} has no option(s) {unknown}; its options are {allowed}")
-    try:
-        json.dumps(options, allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"preset {name!r}: options must be JSON-serialisable ({err})") from err
-    try:
-        return fn(**options)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"preset {name!r}: invalid option value: {err}") from err
+    return PRESETS[name]

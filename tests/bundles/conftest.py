@@ -54,8 +54,8 @@ def build_module():
 @pytest.fixture(scope="session")
 def scans2d(tmp_path_factory) -> tuple[Path, Path]:
     """Six real BreastMNIST test images as one-file DICOM series, and their labels CSV."""
-    from medms.engine.demo import DEMO_CLASS_NAMES
-    from medms.sample_data import write_image_dicom
+    from medms.demo import DEMO_CLASS_NAMES
+    from medms.synthetic import write_image_dicom
 
     folder = tmp_path_factory.mktemp("scans2d")
     with np.load(NPZ) as data:
@@ -76,7 +76,7 @@ def trained_bundle2d(tmp_path_factory, build_module) -> Path:
     """The 2D BreastMNIST bundle at 32², trained for one epoch on 16 images by its own configs/train.json."""
     root = tmp_path_factory.mktemp("bundle2d") / "breastmnist_msresnet50"
     spec = build_module.breastmnist_spec(spatial_size=32)
-    spec.data = {"npz": str(NPZ)}
+    spec.config.data.npz = str(NPZ)
     build_module.build("breastmnist_msresnet50", root, spec)
     monai_bundle(
         "run",

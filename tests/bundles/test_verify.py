@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from medms.bundles import REQUIRED_FILES, verify_bundle
+from medms.bundles import REQUIRED_FILES, open_model, verify_bundle
 from medms.cli import main
 from medms.engine import predict
 from medms.errors import CheckpointError, ConfigError, OutputError
@@ -67,7 +67,7 @@ def test_sha256_mismatch_is_refused_before_any_data(trained_bundle2d, tmp_path):
     root = copy_bundle(trained_bundle2d, tmp_path / "b")
     _edit_metadata(root, lambda m: m["medms"].update(weights_sha256="0" * 64))
     with pytest.raises(CheckpointError, match="sha256 mismatch"):
-        predict(root, [tmp_path / "no-such-input"], tmp_path / "p.csv", progress=False)
+        predict(open_model(root), [tmp_path / "no-such-input"], tmp_path / "p.csv", progress=False)
     assert not (tmp_path / "p.csv").exists()
 
 

@@ -6,11 +6,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
-    "medms.engine.config",
     "medms.engine.data",
     "medms.engine.inference",
-    "medms.provenance",
-    "medms.errors",
 ]
 
 

@@ -5,11 +5,11 @@ import pytest
 import torch
 from monai.data import list_data_collate
 
+from medms.checkpoint import build_model, load_checkpoint, save_checkpoint
 from medms.engine import predict
-from medms.engine.checkpoint import build_model, load_checkpoint, save_checkpoint
 from medms.engine.inference import logits_for_batch
 from medms.errors import OutputError
-from medms.sample_data import write_image_dicom
+from medms.synthetic import write_image_dicom
 from medms.transforms.presets import get_preset
 
 CLASSES = ["malignant", "benign"]

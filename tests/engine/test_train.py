@@ -8,7 +8,9 @@ import sys
 import pytest
 import torch
 
-from medms.engine import TrainConfig, load_checkpoint, train
+from medms.checkpoint import load_checkpoint
+from medms.config import TrainConfig
+from medms.engine import train
 from medms.errors import LabelError, OutputError
 
 

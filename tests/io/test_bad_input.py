@@ -24,7 +24,7 @@ from medms.errors import (
 )
 from medms.io import read_series, scan_dicom
 from medms.io.pixels import _plugin_hint
-from medms.sample_data import write_ct_phantom
+from medms.synthetic import write_ct_phantom
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 import SimpleITK as sitk
 
 from medms.io import read_series
-from medms.sample_data import write_ct_phantom
+from medms.synthetic import write_ct_phantom
 from tests.io._sitk import read_file_sitk
 
 TS_FILES = ["1.dcm", "2.dcm", "4.dcm", "5.dcm", "7.dcm", "9.dcm"]

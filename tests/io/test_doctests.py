@@ -16,7 +16,7 @@ MODULES = [
     "medms.io.dicom",
     "medms.io.planes",
     "medms.io.images",
-    "medms.sample_data",
+    "medms.synthetic",
     "medms.transforms.load",
 ]
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medms.io import read_series
-from medms.sample_data import write_ct_phantom
+from medms.synthetic import write_ct_phantom
 from tests.io._sitk import read_series_sitk
 
 unit = st.floats(-1.0, 1.0, allow_nan=False)

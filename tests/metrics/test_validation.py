@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medms.errors import DataError, InputError, LabelError
-from medms.metrics import evaluate
+from medms.metrics import evaluate_scores
 
 NAMES2 = ["neg", "pos"]
 
@@ -35,7 +35,7 @@ def probs2(pos: list[float]) -> np.ndarray:
 )
 def test_bad_input_raises_typed_error(y, probs, names, error, match) -> None:
     with pytest.raises(error, match=match) as info:
-        evaluate(np.asarray(y), probs, class_names=names, n_bootstrap=10)
+        evaluate_scores(np.asarray(y), probs, class_names=names, n_bootstrap=10)
     assert isinstance(info.value, InputError) and isinstance(info.value, ValueError)
 
 
@@ -43,12 +43,12 @@ def test_many_bad_rows_are_counted_and_a_few_shown() -> None:
     pos = np.full(50, 0.5)
     pos[[3, 7, 11, 20, 30, 40, 45]] = 1.5
     with pytest.raises(DataError, match=r"7 prediction rows .*rows 3, 7, 11, 20, 30, \.\.\. \(7 in all\)"):
-        evaluate(np.zeros(50, dtype=int), probs2(pos.tolist()), class_names=NAMES2, n_bootstrap=10)
+        evaluate_scores(np.zeros(50, dtype=int), probs2(pos.tolist()), class_names=NAMES2, n_bootstrap=10)
 
 
 def test_row_sum_tolerance_and_one_dimensional_scores() -> None:
     p = np.array([[0.2, 0.3, 0.50005], [0.1, 0.1, 0.8]])
-    r = evaluate(np.array([2, 2]), p / 1.0, class_names="abc", n_bootstrap=10)
+    r = evaluate_scores(np.array([2, 2]), p / 1.0, class_names="abc", n_bootstrap=10)
     assert r["n"] == 2
-    r = evaluate(np.array([0, 1, 1]), np.array([0.2, 0.7, 0.9]), class_names=NAMES2, n_bootstrap=10)
+    r = evaluate_scores(np.array([0, 1, 1]), np.array([0.2, 0.7, 0.9]), class_names=NAMES2, n_bootstrap=10)
     assert r["auc"]["value"] == 1.0

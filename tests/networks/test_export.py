@@ -1,11 +1,11 @@
 """TorchScript and ONNX exports agree numerically with eager mode."""
 
-import numpy as np
 import pytest
 import torch
 
 from medms.errors import ModelInputError
 from medms.networks import export_onnx, export_torchscript, multiscale_resnet50, resnet50
+from tests._tolerance import assert_close_model
 
 ort = pytest.importorskip("onnxruntime")
 
@@ -26,7 +26,7 @@ def test_torchscript_with_spacing_input_matches_eager(model, tmp_path):
     ts = torch.jit.load(str(path))
     x, s = torch.randn(2, 1, 32, 32), torch.tensor([[0.3, 0.3], [2.0, 2.0]])
     with torch.no_grad():
-        assert torch.allclose(ts(x, s), model(x, s), atol=1e-4, rtol=1e-4)
+        assert_close_model(ts(x, s), model(x, s), model)
 
 
 def test_onnx_matches_eager_with_dynamic_batch(model, tmp_path):
@@ -36,7 +36,7 @@ def test_onnx_matches_eager_with_dynamic_batch(model, tmp_path):
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (got,) = sess.run(None, {"image": x.numpy(), "spacing": s.numpy()})
     with torch.no_grad():
-        np.testing.assert_allclose(got, model(x, s).numpy(), atol=1e-4, rtol=1e-4)
+        assert_close_model(got, model(x, s), model)
 
 
 def test_plain_exports_without_spacing_input(tmp_path):
@@ -48,7 +48,7 @@ def test_plain_exports_without_spacing_input(tmp_path):
     assert [i.name for i in sess.get_inputs()] == ["image"]  # the plain model does not read spacing
     (got,) = sess.run(None, {"image": x.numpy()})
     with torch.no_grad():
-        np.testing.assert_allclose(got, model(x).numpy(), atol=1e-4, rtol=1e-4)
+        assert_close_model(got, model(x), model)
 
 
 def test_bad_example_raises_before_export(model, tmp_path):

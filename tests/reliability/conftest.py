@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from medms.engine.checkpoint import save_checkpoint
+from medms.checkpoint import save_checkpoint
 from medms.networks import build_network
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from medms.checkpoint import sha256_file
 from medms.engine import predict
-from medms.engine.checkpoint import sha256_file
 from medms.errors import CheckpointError
-from medms.sample_data import write_image_dicom
+from medms.synthetic import write_image_dicom
 
 MARK = "code in the checkpoint ran"
 

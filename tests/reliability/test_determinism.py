@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from medms.engine import TrainConfig, load_checkpoint, predict, train
-from medms.sample_data import write_image_dicom
+from medms.checkpoint import load_checkpoint
+from medms.config import TrainConfig
+from medms.engine import predict, train
+from medms.synthetic import write_image_dicom
 
 
 def _config(npz) -> TrainConfig:

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from medms.report.predictions import prediction_columns
-from medms.sample_data import write_image_dicom
+from medms.synthetic import write_image_dicom
+from medms.tables import prediction_columns
 
 from .conftest import CLASSES
 

@@ -14,7 +14,7 @@ from medms.engine import predict
 from medms.errors import MedmsError
 from medms.io import read_series, scan_dicom
 from medms.report import evaluate
-from medms.sample_data import write_ct_phantom, write_image_dicom
+from medms.synthetic import write_ct_phantom, write_image_dicom
 from medms.transforms import LoadSeries
 
 NAME, PID, BIRTH = "Zqxmarkername^Wvyfirst", "ZQXPID-4471", "19010203"

@@ -9,7 +9,7 @@ import pytest
 from medms.engine import predict
 from medms.errors import CorruptPixelDataError, DicomError, UnsupportedTransferSyntaxError
 from medms.io import read_series, scan_dicom
-from medms.sample_data import write_ct_phantom, write_image_dicom
+from medms.synthetic import write_ct_phantom, write_image_dicom
 from medms.testing.messy import _with_nesting
 
 from .conftest import ROOT

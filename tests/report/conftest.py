@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medms.report import STATUS_FAILED, STATUS_OK, prediction_columns
+from medms.tables import STATUS_FAILED, STATUS_OK, prediction_columns
 
 CLASSES = ["benign", "malignant"]
 

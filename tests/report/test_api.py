@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from medms.errors import ConfigError, LabelError, OutputError, PredictionFileError
-from medms.metrics import evaluate as evaluate_metrics
-from medms.metrics import select_threshold
-from medms.report import INTENDED_USE, REPORT_SCHEMA_VERSION, evaluate, model_card_path
+from medms.metrics import evaluate_scores, select_threshold
+from medms.report import INTENDED_USE, REPORT_SCHEMA_VERSION, evaluate
+from medms.tables import model_card_path
 
 from .conftest import binary_scores, make_binary_case, write_labels, write_predictions
 
@@ -58,7 +58,7 @@ class TestBinaryReport:
         keep = [k for k, i in enumerate(binary_case["ids"]) if i not in binary_case["failed"]]
         y, probs = binary_case["y"][keep], binary_case["probs"][keep]
         vy, vprobs = binary_case["vy"], binary_case["vprobs"]
-        expected = evaluate_metrics(
+        expected = evaluate_scores(
             y,
             probs,
             class_names=["benign", "malignant"],

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from medms.errors import LabelError, PredictionFileError
-from medms.report import read_labels, read_predictions
 from medms.report.cohort import aggregate_cohort, check_label_coverage, join_labels, pair_cohorts
+from medms.tables import read_labels, read_predictions
 
 from .conftest import write_labels, write_predictions
 

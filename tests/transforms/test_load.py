@@ -9,7 +9,7 @@ from monai.data import MetaTensor
 from monai.transforms import Compose, LoadImage, Orientationd, Spacingd
 
 from medms.errors import GeometryError
-from medms.sample_data import write_image_dicom
+from medms.synthetic import write_image_dicom
 from medms.transforms import LoadSeries, LoadSeriesd
 from tests.io._sitk import read_series_sitk
 

@@ -11,7 +11,7 @@ from monai.bundle import ConfigParser
 from monai.transforms import Compose
 
 from medms.errors import ConfigError
-from medms.sample_data import write_ct_phantom, write_image_dicom
+from medms.synthetic import write_ct_phantom, write_image_dicom
 from medms.transforms.presets import PRESETS, ct_volume, get_preset, medmnist
 
 from .conftest import CT_FILE, MR_FILE, SAMPLE, US_FILE

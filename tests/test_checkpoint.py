@@ -3,7 +3,7 @@ import pickle
 import pytest
 import torch
 
-from medms.engine.checkpoint import build_model, load_checkpoint, save_checkpoint
+from medms.checkpoint import build_model, load_checkpoint, save_checkpoint
 from medms.errors import CheckpointError
 
 

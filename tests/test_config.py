@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from medms.engine.config import TrainConfig
+from medms.config import TrainConfig
 from medms.errors import ConfigError
 
 

@@ -1,8 +1,9 @@
-"""The predictions CSV and labels CSV: their columns, one reader each, and the join between them.
+"""The predictions and labels CSV formats: their columns, one writer and one reader each, the model card.
 
-This module is the one place the predictions format is defined: ``medms predict`` writes it with these
-constants and ``medms evaluate`` reads it back with :func:`read_predictions`. The format is documented in
-``docs/formats.md``.
+This module is the one place these formats are defined: ``medms predict`` and ``medms train`` write them with
+:class:`PredictionWriter` and :func:`write_labels`, ``medms evaluate`` reads them back with
+:func:`read_predictions` and :func:`read_labels`. The format is documented in ``docs/formats.md``. pandas is
+imported by the readers only, so writing a table stays light (training workers, bundles).
 
 A predictions CSV has one row per series::
 
@@ -24,16 +25,23 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
-from medms.errors import LabelError, PredictionFileError
+from medms.atomic import atomic_file
+from medms.errors import LabelError, OutputError, PredictionFileError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ERROR_COLUMN",
@@ -48,13 +56,17 @@ __all__ = [
     "STATUS_OK",
     "SUM_TOLERANCE",
     "PredictionTable",
+    "PredictionWriter",
     "model_card_path",
     "prediction_columns",
     "prob_column",
     "read_labels",
     "read_model_card",
     "read_predictions",
+    "write_labels",
 ]
+
+log = logging.getLogger("medms.tables")
 
 ID_COLUMN = "id"
 SOURCE_COLUMN = "source"
@@ -131,6 +143,8 @@ def _examples(values: Sequence[Any] | pd.Series | pd.Index) -> str:
 def _read_csv(
     path: str | os.PathLike[str], error: type[PredictionFileError] | type[LabelError]
 ) -> pd.DataFrame:
+    import pandas as pd
+
     if not Path(path).is_file():
         raise error("file not found", path=path)
     try:
@@ -203,11 +217,17 @@ def read_predictions(path: str | os.PathLike[str]) -> PredictionTable:
             path=path,
         )
     ok = (frame[STATUS_COLUMN] == STATUS_OK).to_numpy()
-    probs = frame[prob_columns].apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce"))
+    probs = frame[prob_columns].apply(lambda col: _to_numeric(col.str.strip()))
     values = probs.to_numpy(dtype=float)
     _check_probabilities(values[ok], frame.loc[ok, ID_COLUMN], path)
     frame[prob_columns] = values
     return PredictionTable(frame.reset_index(drop=True), class_names)
+
+
+def _to_numeric(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
+    return pd.to_numeric(column, errors="coerce")
 
 
 def _check_probabilities(values: np.ndarray, ids: pd.Series, path: str | os.PathLike[str]) -> None:
@@ -277,3 +297,122 @@ def read_labels(path: str | os.PathLike[str], class_names: Sequence[str]) -> pd.
         )
     frame[LABEL_COLUMN] = codes.to_numpy()
     return frame.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+class PredictionWriter:
+    """Append rows to a predictions CSV, header first when the file is new; every batch flushed and fsynced.
+
+    Use as a context manager. With ``resume=True`` an existing file is continued: its header must match these
+    classes and a half-written last line (a kill mid-write) is cut off; :attr:`existing_ids` holds the ids
+    already written. Without ``resume`` an existing file is replaced.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "p.csv"
+        >>> with PredictionWriter(path, ["neg", "pos"]) as writer:
+        ...     writer.add_ok("s1", "scans/s1", [0.25, 0.75])
+        ...     writer.add_failed("s2", "scans/s2", "DicomError: not a DICOM file")
+        ...     writer.flush()
+        >>> print(path.read_text().strip())
+        id,source,prob_neg,prob_pos,predicted,status,error
+        s1,scans/s1,0.250000,0.750000,pos,ok,
+        s2,scans/s2,,,,failed,DicomError: not a DICOM file
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], class_names: Sequence[str], *, resume: bool = False
+    ) -> None:
+        self.path = Path(path)
+        self.class_names = list(class_names)
+        self.header = prediction_columns(self.class_names)
+        self.resume = resume
+        self.existing_ids: set[str] = set()
+        self._rows: list[list[str]] = []
+
+    def __enter__(self) -> PredictionWriter:
+        if self.resume and self.path.exists():
+            self.existing_ids = self._read_existing_ids()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a" if self.resume else "w", newline="", encoding="utf-8")
+        except OSError as err:
+            raise OutputError(
+                f"cannot write the predictions file ({err.strerror or err})", path=self.path
+            ) from err
+        self._csv = csv.writer(self._fh)
+        if self._fh.tell() == 0:
+            self._rows.append(self.header)
+            self.flush()
+        return self
+
+    def add_ok(self, item_id: str, source: str, probabilities: Sequence[float]) -> None:
+        """Queue a row for a series that was classified (the predicted class is the most probable one)."""
+        probs = [float(p) for p in probabilities]
+        predicted = self.class_names[int(np.argmax(probs))]
+        self._rows.append([item_id, source, *(f"{p:.6f}" for p in probs), predicted, STATUS_OK, ""])
+
+    def add_failed(self, item_id: str, source: str, error: str) -> None:
+        """Queue a row for a series that could not be classified, with its one-line error."""
+        self._rows.append([item_id, source, *[""] * len(self.class_names), "", STATUS_FAILED, error])
+
+    def flush(self) -> None:
+        """Write the queued rows, flush and fsync (a crash loses at most rows not yet flushed)."""
+        try:
+            self._csv.writerows(self._rows)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as err:
+            raise OutputError(
+                f"cannot write the predictions file ({err.strerror or err})", path=self.path
+            ) from err
+        self._rows = []
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if kind is None:
+                self.flush()
+        finally:
+            self._fh.close()
+
+    def _read_existing_ids(self) -> set[str]:
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(data.rfind(b"\n") + 1)
+            log.warning("dropped a half-written last line of %s", self.path)
+        with self.path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                return set()
+            if header != self.header:
+                raise OutputError(
+                    "the existing predictions file has other columns (another model?); not resuming it",
+                    path=self.path,
+                )
+            return {row[0] for row in reader if row}
+
+
+def write_labels(
+    path: str | os.PathLike[str], ids: Sequence[str], labels: Sequence[int], class_names: Sequence[str]
+) -> None:
+    """Write a labels CSV (``id,label`` with class names) atomically.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "labels.csv"
+        >>> write_labels(path, ["a", "b"], [1, 0], ["neg", "pos"])
+        >>> path.read_text().splitlines()
+        ['id,label', 'a,pos', 'b,neg']
+    """
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([ID_COLUMN, LABEL_COLUMN])
+    writer.writerows([i, class_names[int(y)]] for i, y in zip(ids, labels, strict=True))
+    with atomic_file(path, what="labels file") as fh:
+        fh.write(text.getvalue().encode("utf-8"))

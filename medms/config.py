@@ -1,7 +1,9 @@
 """Training configuration: a YAML/JSON file → validated, typed dataclasses (errors before any training starts).
 
+The one home of the training defaults: checkpoints, bundles and the engine read them from here.
+
 Example:
-    >>> from medms.engine.config import TrainConfig
+    >>> from medms.config import TrainConfig
     >>> cfg = TrainConfig.from_dict({"data": {"npz": "sample_data/medmnist/breastmnist.npz"},
     ...                              "train": {"epochs": 2}})
     >>> cfg.model.name, cfg.train.epochs
@@ -23,7 +25,7 @@ import yaml
 
 from medms.errors import ConfigError
 
-__all__ = ["DataConfig", "ModelConfig", "PreprocessingConfig", "TrainConfig", "TrainingConfig"]
+__all__ = ["DataConfig", "LoopConfig", "ModelConfig", "PreprocessingConfig", "TrainConfig"]
 
 
 @dataclass
@@ -60,8 +62,8 @@ class ModelConfig:
 
 
 @dataclass
-class TrainingConfig:
-    """Optimiser, schedule and loop settings."""
+class LoopConfig:
+    """Optimiser, schedule and loop settings (the ``train:`` section of a :class:`TrainConfig`)."""
 
     epochs: int = 30
     batch_size: int = 64
@@ -81,12 +83,16 @@ class TrainingConfig:
 
 @dataclass
 class TrainConfig:
-    """The whole training configuration (sections ``data``, ``preprocessing``, ``model``, ``train``)."""
+    """The whole training configuration (sections ``data``, ``preprocessing``, ``model``, ``train``).
+
+    :meth:`from_file` checks that the data files exist; a config built with :meth:`from_dict` is checked by
+    :func:`medms.engine.train` (or explicitly with :meth:`check_files`) — once, before anything is trained.
+    """
 
     data: DataConfig = field(default_factory=DataConfig)
     preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
-    train: TrainingConfig = field(default_factory=TrainingConfig)
+    train: LoopConfig = field(default_factory=LoopConfig)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> TrainConfig:

@@ -19,16 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from medms.engine.config import TrainConfig
-from medms.engine.predict import PredictSummary, predict
-from medms.engine.train import TrainResult, train
+from medms.config import TrainConfig
+from medms.datasets import BREASTMNIST_CLASS_NAMES, breastmnist_path
+from medms.engine import PredictSummary, TrainResult, predict, train
 from medms.errors import ConfigError, OutputError
 from medms.report import EvaluationReport
 
 __all__ = ["DEMO_CLASS_NAMES", "DemoResult", "find_breastmnist", "run_demo", "write_dicom_test_set"]
 
-#: BreastMNIST labels: 0 = malignant, 1 = normal or benign (MedMNIST's AUC uses the class-1 score).
-DEMO_CLASS_NAMES = ["malignant", "normal_or_benign"]
+DEMO_CLASS_NAMES = BREASTMNIST_CLASS_NAMES
 
 
 @dataclass
@@ -42,23 +41,18 @@ class DemoResult:
 
 
 def find_breastmnist(data: str | os.PathLike[str] | None = None) -> Path:
-    """The BreastMNIST archive: ``data`` if given, else ``sample_data/medmnist/breastmnist.npz`` under the
-    current folder or the medms source tree."""
-    if data is not None:
-        path = Path(data)
-        if not path.is_file():
-            raise ConfigError("BreastMNIST archive not found", path=path)
-        return path
-    relative = Path("sample_data/medmnist/breastmnist.npz")
-    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        if (root / relative).is_file():
-            return root / relative
-    raise ConfigError(f"cannot find {relative}; pass --data PATH to the BreastMNIST .npz")
+    """The BreastMNIST archive: ``data`` if given, else the copy packaged with medms (:mod:`medms.datasets`)."""
+    if data is None:
+        return breastmnist_path()
+    path = Path(data)
+    if not path.is_file():
+        raise ConfigError("BreastMNIST archive not found", path=path)
+    return path
 
 
 def write_dicom_test_set(npz: Path, folder: Path, *, seed: int = 0) -> Path:
     """Write the test split as one DICOM file (series) per image; return the labels CSV (id = SeriesInstanceUID)."""
-    from medms.sample_data import write_image_dicom
+    from medms.synthetic import write_image_dicom
 
     with np.load(npz, allow_pickle=False) as data:
         images, labels = data["test_images"], data["test_labels"].reshape(-1)

@@ -7,7 +7,7 @@ import pydicom
 import pytest
 
 from medms.io import read_series
-from medms.sample_data import write_ct_phantom, write_image_dicom
+from medms.synthetic import write_ct_phantom, write_image_dicom
 from tests.conftest import OBLIQUE_IOP
 
 
@@ -72,7 +72,7 @@ def test_write_image_dicom_rejects_other_arrays(tmp_path):
 
 def test_ct_cohort_manifest_labels_and_lesions(tmp_path):
     from medms.engine.data import load_manifest_splits
-    from medms.sample_data import write_ct_cohort
+    from medms.synthetic import write_ct_cohort
 
     manifest = write_ct_cohort(tmp_path, splits={"train": 4, "test": 2}, shape=(48, 48, 6), seed=3)
     rows = [line.split(",") for line in manifest.read_text().splitlines()[1:]]

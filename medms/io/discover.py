@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medms.errors import ConfigError, SeriesSelectionError
+from medms.io.images import is_nifti
+from medms.io.scan import scan_dicom
 
 __all__ = ["WorkItem", "discover"]
 
-log = logging.getLogger("medms.engine.sources")
-
-_NIFTI = (".nii", ".nii.gz")
+log = logging.getLogger("medms.io.discover")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,15 @@ class WorkItem:
 def discover(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[WorkItem], list[tuple[str, str]]]:
     """Expand the user's inputs into work items; return ``(items, skipped)`` (skipped: path, reason).
 
+    Example:
+        >>> import numpy as np, pathlib, tempfile
+        >>> from medms.synthetic import write_image_dicom
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = write_image_dicom(np.zeros((8, 8), np.uint8), folder / "a.dcm", series_uid="1.2.3.4")
+        >>> items, skipped = discover([folder])
+        >>> [(item.id, len(item.image)) for item in items], skipped
+        ([('1.2.3.4', 1)], [])
+
     Raises:
         SeriesSelectionError: when an input does not exist or the inputs hold nothing to classify.
     """
@@ -55,7 +64,7 @@ def discover(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[WorkItem], 
             found, skip = _from_folder(path)
         elif path.suffix.lower() == ".csv":
             found, skip = _from_manifest(path)
-        elif _is_nifti(path):
+        elif is_nifti(path):
             found, skip = [WorkItem(str(path), str(path), str(path))], []
         else:
             found, skip = _from_dicom(path)
@@ -78,8 +87,6 @@ def discover(inputs: Sequence[str | os.PathLike[str]]) -> tuple[list[WorkItem], 
 
 
 def _from_dicom(path: Path) -> tuple[list[WorkItem], list[tuple[str, str]]]:
-    from medms.io import scan_dicom
-
     result = scan_dicom(path)
     items = [WorkItem(s.uid, _series_source(s.files, path), tuple(str(f) for f in s.files)) for s in result]
     return items, [(str(p), str(r)) for p, r in result.skipped]
@@ -87,7 +94,7 @@ def _from_dicom(path: Path) -> tuple[list[WorkItem], list[tuple[str, str]]]:
 
 def _from_folder(path: Path) -> tuple[list[WorkItem], list[tuple[str, str]]]:
     items, skipped = _from_dicom(path)
-    nifti = {p for p in path.rglob("*") if p.is_file() and _is_nifti(p)}
+    nifti = {p for p in path.rglob("*") if p.is_file() and is_nifti(p)}
     items += [WorkItem(str(p), str(p), str(p)) for p in sorted(nifti)]
     # scan_dicom reports NIfTI files as "not DICOM"; they are not skipped here
     skipped = [(p, r) for p, r in skipped if Path(p) not in nifti]
@@ -116,7 +123,3 @@ def _series_source(files: Sequence[os.PathLike[str] | str], given: Path) -> str:
     if len(parents) == 1:
         return parents.pop()
     return os.path.commonpath([str(Path(f)) for f in files]) if files else str(given)
-
-
-def _is_nifti(path: Path) -> bool:
-    return path.name.lower().endswith(_NIFTI)

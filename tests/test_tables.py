@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 
 from medms.errors import LabelError, PredictionFileError
-from medms.report import (
+from medms.tables import (
     model_card_path,
     prediction_columns,
     read_labels,
     read_model_card,
     read_predictions,
 )
-
-from .conftest import CLASSES, write_predictions
+from tests.report.conftest import CLASSES, write_predictions
 
 HEADER = ",".join(prediction_columns(CLASSES))
 
