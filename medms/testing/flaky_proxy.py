@@ -48,7 +48,11 @@ class FlakyProxy:
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.fail_first, self.status, self.match, self.mutate, self.stall_s = (
-            fail_first, status, match, mutate, stall_s,
+            fail_first,
+            status,
+            match,
+            mutate,
+            stall_s,
         )
         self.seen = 0
         self.failed = 0
@@ -89,7 +93,11 @@ class FlakyProxy:
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 answer = requests.request(
-                    self.command, proxy.upstream + self.path, headers=headers, data=body, timeout=60,
+                    self.command,
+                    proxy.upstream + self.path,
+                    headers=headers,
+                    data=body,
+                    timeout=60,
                     allow_redirects=False,
                 )
                 content = answer.content if proxy.mutate is None else proxy.mutate(answer.content)

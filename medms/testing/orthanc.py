@@ -145,7 +145,9 @@ def _wait_until_up(server: OrthancServer, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"Orthanc exited with code {server.process.returncode}:\n{server.log()[-3000:]}")
+            raise RuntimeError(
+                f"Orthanc exited with code {server.process.returncode}:\n{server.log()[-3000:]}"
+            )
         with contextlib.suppress(requests.RequestException):
             ok = requests.get(
                 server.dicomweb_url + "/studies", auth=(server.user, server.password), timeout=2

@@ -127,7 +127,9 @@ def test_cache_bound_holds_with_concurrent_downloads(orthanc, equal_series, monk
     limit = int(size * 2.5)  # the series in use, one ahead, and half of another
     cache = tmp_path / "cache"
     seen = []
-    with DicomWebSource(orthanc.dicomweb_url, retry=FAST, workers=4, cache_dir=cache, max_cache_bytes=limit) as source:
+    with DicomWebSource(
+        orthanc.dicomweb_url, retry=FAST, workers=4, cache_dir=cache, max_cache_bytes=limit
+    ) as source:
         peak = _Peak(source)
         peak.start()
         try:

@@ -17,7 +17,6 @@ from medms.sample_data import write_ct_phantom, write_image_dicom
 from tests.io._dicomweb import FAST, login, same_read
 
 
-
 def _unique_files(files: list[Path]) -> list[Path]:
     """One file per SOPInstanceUID (Orthanc keeps the first of duplicates; so does this)."""
     seen, kept = set(), []
@@ -41,9 +40,13 @@ def uploaded(orthanc, sample_data, tmp_path_factory) -> dict[str, Path]:
     generated = write_ct_phantom(gen / "ct", shape=(40, 48, 6), spacing=(0.7, 0.9, 2.0), seed=11)
     rng = np.random.default_rng(12)
     (gen / "img").mkdir()
-    generated.append(write_image_dicom(rng.integers(0, 255, (30, 20), np.uint8), gen / "img" / "us.dcm", seed=12))
     generated.append(
-        write_image_dicom(rng.integers(0, 4000, (24, 32), np.uint16), gen / "img" / "cr.dcm", modality="CR", seed=13)
+        write_image_dicom(rng.integers(0, 255, (30, 20), np.uint8), gen / "img" / "us.dcm", seed=12)
+    )
+    generated.append(
+        write_image_dicom(
+            rng.integers(0, 4000, (24, 32), np.uint16), gen / "img" / "cr.dcm", modality="CR", seed=13
+        )
     )
     files = _unique_files(sorted(p for p in (sample_data / "dicom").rglob("*") if p.is_file()) + generated)
     by_series: dict[str, Path] = {}
@@ -81,7 +84,10 @@ def test_query_lists_every_series_with_modality_and_count(orthanc, uploaded, env
     [
         (["Modality=CT"], lambda h: h.Modality == "CT"),
         (["StudyDate=20040101-20051231"], lambda h: "20040101" <= str(h.get("StudyDate", "")) <= "20051231"),
-        ({"Modality": "MR", "StudyDate": "20140310"}, lambda h: h.Modality == "MR" and h.StudyDate == "20140310"),
+        (
+            {"Modality": "MR", "StudyDate": "20140310"},
+            lambda h: h.Modality == "MR" and h.StudyDate == "20140310",
+        ),
     ],
 )
 def test_query_filters_select_what_the_headers_say(orthanc, uploaded, env_login, query, keep):
@@ -94,8 +100,9 @@ def test_query_filters_select_what_the_headers_say(orthanc, uploaded, env_login,
 
 def test_uid_csv_names_series_and_studies(orthanc, uploaded, env_login, tmp_path):
     headers = {uid: _header(folder) for uid, folder in uploaded.items()}
-    ct, mr = sorted(u for u, h in headers.items() if h.Modality == "CT"), sorted(
-        u for u, h in headers.items() if h.Modality == "MR"
+    ct, mr = (
+        sorted(u for u, h in headers.items() if h.Modality == "CT"),
+        sorted(u for u, h in headers.items() if h.Modality == "MR"),
     )
     study = headers[mr[0]].StudyInstanceUID
     in_study = {u for u, h in headers.items() if h.StudyInstanceUID == study}
@@ -114,7 +121,10 @@ def test_uid_csv_names_series_and_studies(orthanc, uploaded, env_login, tmp_path
         assert [s.series_uid for s in listed[:2]] == ct[:2]
         assert {s.series_uid for s in listed} == {ct[0], ct[1], missing} | in_study
         assert listed[1].study_uid == headers[ct[1]].StudyInstanceUID
-        outcome = {item.series_uid: item for item in source.retrieve([s for s in listed if s.series_uid in (ct[1], missing)])}
+        outcome = {
+            item.series_uid: item
+            for item in source.retrieve([s for s in listed if s.series_uid in (ct[1], missing)])
+        }
     assert outcome[ct[1]].error is None
     assert isinstance(outcome[missing].error, RemoteError) and outcome[missing].error.status == 404
 
@@ -129,7 +139,8 @@ def test_retrieved_series_read_exactly_like_the_folder(orthanc, uploaded, env_lo
             stored = {pydicom.dcmread(p).SOPInstanceUID: pydicom.dcmread(p) for p in local.iterdir()}
             fetched = [pydicom.dcmread(p) for p in sorted(item.folder.iterdir())]
             assert sorted(ds.SOPInstanceUID for ds in fetched) == sorted(stored)
-            for ds in fetched:  # the stored transfer syntax comes back (no transcoding), pixel bytes identical
+            # The stored transfer syntax comes back (no transcoding), with identical pixel bytes.
+            for ds in fetched:
                 original = stored[ds.SOPInstanceUID]
                 assert ds.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
                 assert ds.PixelData == original.PixelData
@@ -165,9 +176,13 @@ def test_downloads_run_ahead_of_the_consumer(orthanc, uploaded, env_login):
 
 
 def test_keep_cache_leaves_series_for_later(orthanc, uploaded, env_login, tmp_path):
-    with DicomWebSource(orthanc.dicomweb_url, query=["Modality=CT"], retry=FAST, cache_dir=tmp_path / "c",
-                        keep_cache=True) as source:
-        uids = [item.series_uid for item in source.retrieve([s for s in source.series() if s.series_uid in uploaded])]
+    with DicomWebSource(
+        orthanc.dicomweb_url, query=["Modality=CT"], retry=FAST, cache_dir=tmp_path / "c", keep_cache=True
+    ) as source:
+        uids = [
+            item.series_uid
+            for item in source.retrieve([s for s in source.series() if s.series_uid in uploaded])
+        ]
     assert len(uids) >= 3
     for uid in uids:
         same_read(uploaded[uid], tmp_path / "c" / uid)

@@ -12,7 +12,14 @@ Example:
     >>> source.close()
 """
 
-from medms.io.dicomweb.auth import ENV_PASSWORD, ENV_TOKEN, ENV_USER, Credentials, credentials_from_env, public_url
+from medms.io.dicomweb.auth import (
+    ENV_PASSWORD,
+    ENV_TOKEN,
+    ENV_USER,
+    Credentials,
+    credentials_from_env,
+    public_url,
+)
 from medms.io.dicomweb.query import RemoteSeries, parse_filters, read_uid_csv
 from medms.io.dicomweb.source import DEFAULT_CACHE_BYTES, DicomWebSource, Retrieved
 from medms.io.dicomweb.transport import RetryPolicy

@@ -89,13 +89,19 @@ def check_url(url: str) -> str:
             f"{ENV_PASSWORD} (or {ENV_TOKEN}) in the environment, or use a netrc file"
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"not an http(s) DICOMweb URL: {shown}; give e.g. https://pacs.example.org/dicom-web")
+        raise ConfigError(
+            f"not an http(s) DICOMweb URL: {shown}; give e.g. https://pacs.example.org/dicom-web"
+        )
     if parts.query or parts.fragment:
-        raise ConfigError(f"the DICOMweb URL {shown} has a query string or fragment; give the service root only")
+        raise ConfigError(
+            f"the DICOMweb URL {shown} has a query string or fragment; give the service root only"
+        )
     return url.rstrip("/")
 
 
-def _from_netrc(host: str, netrc_file: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Credentials | None:
+def _from_netrc(
+    host: str, netrc_file: str | os.PathLike[str] | None, environ: Mapping[str, str]
+) -> Credentials | None:
     path = netrc_file or environ.get("NETRC") or (Path.home() / ".netrc")
     if not Path(path).is_file():
         if netrc_file is not None:

@@ -36,7 +36,7 @@ from medms.errors import RemoteError
 __all__ = ["Evicted", "SeriesCache"]
 
 
-class Evicted(Exception):  # noqa: N818 - a signal between threads, not an error a user sees
+class Evicted(Exception):
     """A later series gave its place in the cache to an earlier one; fetch it again when its turn comes."""
 
 

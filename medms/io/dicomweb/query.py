@@ -66,7 +66,9 @@ class RemoteSeries:
                 path=where,
             )
         count = first("00201209")
-        return cls(str(study), str(series), str(first("00080060") or ""), None if count is None else int(count))
+        return cls(
+            str(study), str(series), str(first("00080060") or ""), None if count is None else int(count)
+        )
 
 
 def _filter_key(key: str) -> str:
@@ -144,4 +146,3 @@ def read_uid_csv(path: str | os.PathLike[str]) -> list[tuple[str | None, str | N
     except (UnicodeDecodeError, csv.Error) as err:
         raise ConfigError(f"not a readable CSV file ({type(err).__name__})", path=path) from None
     return rows
-

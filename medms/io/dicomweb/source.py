@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+import weakref
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -109,10 +110,18 @@ class DicomWebSource:
         self.workers, self.keep_cache = int(workers), bool(keep_cache)
         self.retry = retry or RetryPolicy()
         creds = credentials if credentials is not None else credentials_from_env(self.url)
-        self._clients = ClientFactory(self.url, credentials=creds, ca_bundle=ca_bundle, timeout=self.retry.timeout)
+        self._clients = ClientFactory(
+            self.url, credentials=creds, ca_bundle=ca_bundle, timeout=self.retry.timeout
+        )
         self._own_cache = cache_dir is None
         root = Path(tempfile.mkdtemp(prefix="medms-dicomweb-")) if cache_dir is None else Path(cache_dir)
         self.cache = SeriesCache(root, max_bytes=max_cache_bytes)
+        # A source dropped without close() still removes its temporary cache (not a folder the user gave).
+        self._remove_own_cache = (
+            weakref.finalize(self, shutil.rmtree, root, True)
+            if self._own_cache and not self.keep_cache
+            else None
+        )
         self._pool: ThreadPoolExecutor | None = None
 
     def __repr__(self) -> str:
@@ -125,7 +134,9 @@ class DicomWebSource:
 
         def search() -> list[dict]:
             return self._clients.get().search_for_series(
-                study_instance_uid=study_uid, search_filters=dict(filters), fields=list(SERIES_FIELDS),
+                study_instance_uid=study_uid,
+                search_filters=dict(filters),
+                fields=list(SERIES_FIELDS),
                 get_remaining=True,
             )
 
@@ -187,13 +198,17 @@ class DicomWebSource:
         """Fetch one series into the cache (retrying transient failures); return its folder."""
         where = self._where(series)
         if not (is_uid(series.study_uid) and is_uid(series.series_uid)):
-            raise RemoteError("not found on the server (no study holds this SeriesInstanceUID)", path=where, status=404)
+            raise RemoteError(
+                "not found on the server (no study holds this SeriesInstanceUID)", path=where, status=404
+            )
         final = self.cache.root / series.series_uid
         partial = self.cache.root / f"{series.series_uid}.partial"
         try:
             count = call_with_retries(
                 lambda: self._fetch_once(seq, series, partial),
-                policy=self.retry, where=where, what="WADO-RS retrieval",
+                policy=self.retry,
+                where=where,
+                what="WADO-RS retrieval",
             )
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
@@ -209,7 +224,8 @@ class DicomWebSource:
         return final
 
     def _outcome(self, seq: int, series: RemoteSeries, future: Future | None) -> Retrieved:
-        for _ in range(3):  # an evicted series is fetched again here, as the earliest one it cannot be evicted
+        # An evicted series is fetched again here; as the earliest series it cannot be evicted again.
+        for _ in range(3):
             try:
                 if future is None:
                     self.cache.reset(seq)
@@ -224,7 +240,9 @@ class DicomWebSource:
             if not self.cache.evicted(seq):
                 return Retrieved(series, folder, None)
             future = None
-        raise RemoteError("the download cache kept evicting this series; raise max_cache_bytes", path=self._where(series))
+        raise RemoteError(
+            "the download cache kept evicting this series; raise max_cache_bytes", path=self._where(series)
+        )
 
     def retrieve(self, series: Sequence[RemoteSeries] | None = None) -> Iterator[Retrieved]:
         """Download series (``self.series()`` by default) and yield them in order as they are ready.
@@ -288,7 +306,9 @@ class DicomWebSource:
         where = public_url(self.url) + "/studies"
         answer = call_with_retries(
             lambda: self._clients.get().store_instances(list(datasets)),
-            policy=self.retry, where=where, what="STOW-RS store",
+            policy=self.retry,
+            where=where,
+            what="STOW-RS store",
         )
         failed = list(answer.get("FailedSOPSequence", []))
         if failed:
@@ -311,8 +331,8 @@ class DicomWebSource:
         root = self.cache.root
         if self.keep_cache:
             return
-        if self._own_cache:
-            shutil.rmtree(root, ignore_errors=True)
+        if self._remove_own_cache is not None:
+            self._remove_own_cache()
         else:
             for partial in root.glob("*.partial"):
                 shutil.rmtree(partial, ignore_errors=True)

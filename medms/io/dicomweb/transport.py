@@ -95,7 +95,11 @@ def classify(err: BaseException, policy: RetryPolicy) -> tuple[str, int | None, 
     if isinstance(err, requests.Timeout):
         return f"no answer within {policy.timeout:g} s", None, True
     if isinstance(err, requests.ConnectionError):
-        return "cannot connect (connection refused, reset or name not resolved); check the URL and that the server is up", None, True
+        return (
+            "cannot connect (connection refused, reset or name not resolved); check the URL and that the server is up",
+            None,
+            True,
+        )
     if isinstance(err, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
         return "the response was cut off or garbled in transit", None, True
     if isinstance(err, requests.RequestException):
@@ -132,8 +136,15 @@ def call_with_retries(
                 tries = f" after {attempt + 1} attempts" if transient and attempt else ""
                 raise RemoteError(f"{what} failed{tries}: {message}", path=where, status=status) from None
             wait = policy.delay(attempt)
-            log.warning("%s: %s failed (%s); retry %d/%d in %.3g s", where, what, message, attempt + 1,
-                        policy.attempts - 1, wait)
+            log.warning(
+                "%s: %s failed (%s); retry %d/%d in %.3g s",
+                where,
+                what,
+                message,
+                attempt + 1,
+                policy.attempts - 1,
+                wait,
+            )
             sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
