@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,7 @@ class FlakyProxy:
         match: only requests whose path contains this are counted and failed.
         mutate: applied to the body of every answer that goes through (to garble it).
         stall_s: how long a stall lasts.
+        tls: serve HTTPS with this server context (certificate loaded) instead of HTTP.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class FlakyProxy:
         match: str = "",
         mutate: Callable[[bytes], bytes] | None = None,
         stall_s: float = 5.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.fail_first, self.status, self.match, self.mutate, self.stall_s = (
@@ -59,12 +62,15 @@ class FlakyProxy:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         """The proxy's root URL; append the upstream's paths (``/dicom-web``)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def _should_fail(self, path: str) -> bool:
         with self._lock:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import pickle
+import shutil
+import ssl
+import subprocess
 from pathlib import Path
 
 import pydicom
@@ -202,3 +205,54 @@ def test_credentials_refuse_pickling_and_hide_their_secret():
     assert "S3cr3t-xyz" not in repr(creds) + str(creds)
     with pytest.raises(TypeError):
         pickle.dumps(creds)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return cert, key
+
+
+def test_tls_is_verified_and_a_ca_bundle_makes_it_trusted(orthanc, series, tls_files, monkeypatch, caplog):
+    cert, key = tls_files
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with FlakyProxy(orthanc.url, tls=context) as proxy:
+        url = proxy.url + "/dicom-web"
+        assert url.startswith("https://")
+        with (
+            DicomWebSource(url, retry=FAST) as source,
+            pytest.raises(RemoteError, match="TLS certificate") as err,
+        ):
+            source.series()
+        assert err.value.status is None and not _retry_lines(caplog)  # not retried
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")  # the explicit bundle wins over it
+        with DicomWebSource(url, retry=FAST, ca_bundle=cert) as source:
+            assert {s.series_uid for s in source.series()} >= {s.series_uid for s in series}

@@ -149,6 +149,18 @@ def call_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+class _PinnedCA(requests.adapters.HTTPAdapter):
+    """Verify TLS against one CA bundle, whatever ``REQUESTS_CA_BUNDLE`` says (requests lets it win otherwise)."""
+
+    def __init__(self, ca_bundle: str) -> None:
+        super().__init__()
+        self.ca_bundle = ca_bundle
+
+    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+        kwargs["verify"] = self.ca_bundle
+        return super().send(request, **kwargs)
+
+
 class ClientFactory:
     """A ``DICOMwebClient`` per thread (``requests`` sessions are not shared across threads).
 
@@ -185,6 +197,8 @@ class ClientFactory:
             session = requests.Session()
             session.auth = self.credentials
             session.verify = self.verify
+            if isinstance(self.verify, str):
+                session.mount("https://", _PinnedCA(self.verify))
             client = DICOMwebClient(self.url, session=session, timeout=self.timeout)
             client.set_http_retry_params(retry=False)
             self._local.client = client
