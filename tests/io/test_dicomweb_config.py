@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import requests
+from pydicom.dataset import Dataset
 
 from medms.errors import ConfigError, RemoteError
 from medms.io.dicomweb import DicomWebSource, RemoteSeries, RetryPolicy, credentials_from_env, parse_filters
 from medms.io.dicomweb.auth import check_url, public_url
+from medms.io.dicomweb.fetch import stored_uids
 from medms.io.dicomweb.query import read_uid_csv
 from medms.io.dicomweb.transport import call_with_retries
 
@@ -172,3 +174,12 @@ def test_missing_ca_bundle_and_bad_workers(tmp_path):
         DicomWebSource(URL, ca_bundle=tmp_path / "ca.pem", credentials=None)
     with pytest.raises(ConfigError, match="workers"):
         DicomWebSource(URL, workers=0, credentials=None)
+
+
+def test_stow_answer_with_refusals_is_a_remote_error():
+    failed = Dataset()
+    failed.FailureReason = 0xA700
+    answer = Dataset()
+    answer.FailedSOPSequence = [failed]
+    with pytest.raises(RemoteError, match=r"refused 1 of 2 instances \(failure reasons 42752\)"):
+        stored_uids(answer, 2, "https://pacs.example.org/dicom-web/studies")

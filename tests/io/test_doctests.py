@@ -21,6 +21,7 @@ MODULES = [
     "medms.io.dicomweb",
     "medms.io.dicomweb.auth",
     "medms.io.dicomweb.cache",
+    "medms.io.dicomweb.fetch",
     "medms.io.dicomweb.query",
     "medms.io.dicomweb.source",
     "medms.io.dicomweb.transport",

@@ -22,19 +22,16 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from io import BytesIO
 from pathlib import Path
 
-import pydicom
-import requests
 from pydicom.dataset import Dataset
 
-from medms.errors import ConfigError, DicomError, MedmsError, RemoteError
+from medms.errors import ConfigError, MedmsError, RemoteError
 from medms.io.dicomweb.auth import Credentials, check_url, credentials_from_env, public_url
 from medms.io.dicomweb.cache import Evicted, SeriesCache
+from medms.io.dicomweb.fetch import stored_uids, write_instances
 from medms.io.dicomweb.query import SERIES_FIELDS, RemoteSeries, is_uid, parse_filters, read_uid_csv
 from medms.io.dicomweb.transport import ClientFactory, RetryPolicy, call_with_retries
-from medms.io.scan import HEADER_ERRORS
 
 __all__ = ["DEFAULT_CACHE_BYTES", "DicomWebSource", "Retrieved"]
 
@@ -42,11 +39,6 @@ log = logging.getLogger("medms.io.dicomweb")
 
 #: Default bound of the download cache: 4 GiB.
 DEFAULT_CACHE_BYTES = 4 * 2**30
-#: Ask for the stored transfer syntax (no transcoding on the server; medms decodes what it receives).
-_ANY_SYNTAX = (("application/dicom", "*"),)
-#: What a damaged instance in a WADO-RS response raises while it is parsed (plus the multipart decoder's
-#: ValueError for a body that is not a multipart message).
-_PART_ERRORS = (*HEADER_ERRORS, ValueError)
 
 
 @dataclass(frozen=True)
@@ -170,29 +162,18 @@ class DicomWebSource:
         return f"{public_url(self.url)}/studies/{series.study_uid}/series/{series.series_uid}"
 
     def _fetch_once(self, seq: int, series: RemoteSeries, partial: Path) -> int:
-        where = self._where(series)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         self.cache.open(seq)
-        parts = self._clients.get().iter_series(series.study_uid, series.series_uid, media_types=_ANY_SYNTAX)
-        count = 0
-        while True:
-            try:
-                ds = next(parts, None)
-            except (MedmsError, requests.RequestException):
-                raise
-            except _PART_ERRORS as err:
-                raise DicomError(
-                    f"instance {count + 1} of the WADO-RS response is not valid DICOM ({type(err).__name__}); "
-                    "the stored object is damaged or the server garbled it",
-                    path=where,
-                ) from None
-            if ds is None:
-                return count
-            data = _encode(ds, series.series_uid, count, where)
-            self.cache.reserve(seq, len(data), where)
-            (partial / f"{count:05d}.dcm").write_bytes(data)
-            count += 1
+        where = self._where(series)
+        return write_instances(
+            self._clients.get(),
+            series.study_uid,
+            series.series_uid,
+            partial,
+            reserve=lambda n: self.cache.reserve(seq, n, where),
+            where=where,
+        )
 
     def _download(self, seq: int, series: RemoteSeries) -> Path:
         """Fetch one series into the cache (retrying transient failures); return its folder."""
@@ -310,14 +291,7 @@ class DicomWebSource:
             where=where,
             what="STOW-RS store",
         )
-        failed = list(answer.get("FailedSOPSequence", []))
-        if failed:
-            reasons = sorted({str(getattr(f, "FailureReason", "?")) for f in failed})
-            raise RemoteError(
-                f"the server refused {len(failed)} of {len(datasets)} instances (failure reasons {', '.join(reasons)})",
-                path=where,
-            )
-        return [str(item.ReferencedSOPInstanceUID) for item in answer.get("ReferencedSOPSequence", [])]
+        return stored_uids(answer, len(datasets), where)
 
     # -- life cycle -------------------------------------------------------------------------------------------
 
@@ -342,16 +316,3 @@ class DicomWebSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _encode(ds: Dataset, series_uid: str, index: int, where: str) -> bytes:
-    """The instance as a DICOM file, after checking it belongs to the series asked for."""
-    if str(ds.get("SeriesInstanceUID", "")) != series_uid:
-        raise RemoteError(
-            f"instance {index + 1} of the WADO-RS response belongs to another series; the server is not "
-            "DICOMweb-conformant",
-            path=where,
-        )
-    buffer = BytesIO()
-    pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
-    return buffer.getvalue()
