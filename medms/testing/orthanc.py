@@ -3,7 +3,8 @@
 Debian's ``orthanc`` and ``orthanc-dicomweb`` packages provide the server (``/usr/sbin/Orthanc``) and the
 plugin; :func:`find_orthanc` says whether both are here. :func:`running_orthanc` starts one server on
 127.0.0.1 with free HTTP and DICOM ports, a storage folder of its own, a generated JSON configuration
-(DICOMweb on, HTTP basic authentication with a generated user and password, remote access off), waits until
+(DICOMweb on, HTTP basic authentication with a generated user and password, HTTP refused to remote clients,
+DICOM associations refused to unregistered modalities), waits until
 it answers, and stops it afterwards, also when the body of the ``with`` raises.
 
 Example:
@@ -128,6 +129,11 @@ def _config(folder: Path, plugin: str, http_port: int, dicom_port: int, user: st
         "HttpPort": http_port,
         "DicomPort": dicom_port,
         "DicomAet": "MEDMSTEST",
+        # Orthanc 1.10 cannot bind to 127.0.0.1 only: HTTP refuses remote clients (RemoteAccessAllowed), and the
+        # DICOM port answers only registered modalities (none are).
+        "DicomAlwaysAllowEcho": False,
+        "DicomAlwaysAllowStore": False,
+        "DicomCheckCalledAet": True,
         "RemoteAccessAllowed": False,
         "AuthenticationEnabled": True,
         "RegisteredUsers": {user: password},
