@@ -32,6 +32,7 @@ __all__ = [
     "NotAnImageError",
     "OutputError",
     "PredictionFileError",
+    "RemoteError",
     "SeriesSelectionError",
     "UnsupportedTransferSyntaxError",
 ]
@@ -112,6 +113,30 @@ class PredictionFileError(InputError):
 
 class LabelError(InputError):
     """Labels are unusable (unknown class, missing ids, a single class where two are needed)."""
+
+
+class RemoteError(InputError):
+    """A DICOMweb server refused or failed a request (4xx, 5xx or timeout after retries, unreachable, refused
+    credentials, a response that is not what the standard says).
+
+    Args:
+        message: what is wrong and what to do about it (never a credential).
+        path: the resource concerned (a URL without credentials or query string).
+        status: the HTTP status code, or ``None`` when no response came (connection refused, timeout).
+    """
+
+    def __init__(
+        self, message: str, *, path: str | os.PathLike[str] | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message, path=path)
+        self.status = status
+
+    def __reduce__(self):
+        return (_rebuild_remote, (self.message, self.path, self.status))
+
+
+def _rebuild_remote(message: str, path: str | None, status: int | None) -> RemoteError:
+    return RemoteError(message, path=path, status=status)
 
 
 class OutputError(MedmsError, OSError):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pydicom
 import pytest
 
 from medms.synthetic import write_ct_phantom
+from medms.testing.orthanc import INSTALL_HINT, OrthancServer, find_orthanc, running_orthanc
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = ROOT / "sample_data"
@@ -46,3 +48,13 @@ def oblique_ct_series(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         origin=(12.5, -40.0, 7.25),
         seed=3,
     )
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]:
+    """A real Orthanc with its DICOMweb plugin on 127.0.0.1 (free ports, own storage, basic auth with a
+    generated password), one per test module; the test is skipped when the Debian packages are absent."""
+    if find_orthanc() is None:
+        pytest.skip(f"Orthanc with its DICOMweb plugin is not installed; {INSTALL_HINT}")
+    with running_orthanc(tmp_path_factory.mktemp("orthanc")) as server:
+        yield server

@@ -18,6 +18,18 @@ MODULES = [
     "medms.io.images",
     "medms.synthetic",
     "medms.transforms.load",
+    "medms.io.dicomweb",
+    "medms.io.dicomweb.auth",
+    "medms.io.dicomweb.cache",
+    "medms.io.dicomweb.fetch",
+    "medms.io.dicomweb.query",
+    "medms.io.dicomweb.source",
+    "medms.io.dicomweb.transport",
+    "medms.io.sr",
+    "medms.io.sr.build",
+    "medms.io.sr.files",
+    "medms.testing.orthanc",
+    "medms.testing.flaky_proxy",
 ]
 
 
